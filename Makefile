@@ -1,0 +1,68 @@
+# The course's jobs. `make demo` builds everything and grades the samples; `make test` tests it.
+# Every target installs the Python environment first (.venv, from requirements.txt).
+
+SHELL := /bin/bash
+.SHELLFLAGS := -eu -o pipefail -c
+PYTHON ?= python3
+VENV := .venv
+BIN := $(CURDIR)/$(VENV)/bin
+CHAPTERS := $(shell $(PYTHON) -c "import ast,re;print(' '.join(ast.literal_eval(re.search(r'CHAPTERS = (\[.*?\])', open('autograder/checks/__init__.py').read(), re.S).group(1))))")
+
+# nbgrader calls `alembic` and `jupyter` by name: the environment's bin/ comes first.
+export PATH := $(BIN):$(PATH)
+export TF_CPP_MIN_LOG_LEVEL := 3
+export TF_ENABLE_ONEDNN_OPTS := 0
+export PYTHONPATH := $(CURDIR)
+
+.PHONY: demo test venv release site grade clean
+
+demo: site grade
+	@echo
+	@echo "Website:        $(CURDIR)/_build/html/index.html"
+	@echo "Student release: $(CURDIR)/release/<chapter>/exercises.ipynb"
+	@echo "Gradebook:      $(CURDIR)/gradebook.db"
+	@echo "Grades (CSV):   $(CURDIR)/exports/grades.csv"
+	@echo "Feedback:       $(CURDIR)/feedback/<student>/<chapter>/exercises.html"
+	@echo
+	@cat exports/grades.csv
+
+venv: $(VENV)/.installed
+
+$(VENV)/.installed: requirements.txt
+	@echo "== Installing the Python environment into $(VENV) (a few minutes the first time)"
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -r requirements.txt
+	touch $@
+
+# The student version of each chapter's exercises, and its copy on the website.
+release: venv
+	@for ch in $(CHAPTERS); do \
+	  echo "== Student version of $$ch"; \
+	  nbgrader generate_assignment "$$ch" --force --log-level=WARN; \
+	  cp "release/$$ch/exercises.ipynb" "book/$$ch/exercises.ipynb"; \
+	done
+
+site: release
+	@echo "== Building the website (executes the lectures; cached after the first build)"
+	jupyter-book build . -W -n --keep-going
+
+# Grade the bundled sample submissions, as an instructor grades real ones.
+grade: release
+	rm -rf submitted autograded feedback exports
+	mkdir -p submitted exports
+	cp -r samples/submitted/. submitted/
+	@for ch in $(CHAPTERS); do \
+	  echo "== Grading $$ch"; \
+	  nbgrader autograde "$$ch" --force; \
+	  nbgrader generate_feedback "$$ch" --force; \
+	done
+	nbgrader export --to exports/grades.csv
+
+# The site is part of what is tested: its build fails on any warning, then pytest reads it.
+test: site
+	$(BIN)/python -m pytest
+
+clean:
+	rm -rf _build release submitted autograded feedback exports gradebook.db
+	rm -f $(foreach ch,$(CHAPTERS),book/$(ch)/exercises.ipynb)

@@ -1,0 +1,1 @@
+"""The course's grader: checks student code against `solutions` in a process of its own."""

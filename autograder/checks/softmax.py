@@ -1,0 +1,93 @@
+"""Checks for the `softmax` chapter: softmax, its cross-entropy, and a digit classifier."""
+
+import numpy as np
+
+from autograder.data import load_digits_split
+from autograder.framework import Case, Check, expect_array, expect_scalar
+from autograder.keras_models import KerasModelCheck
+from solutions import softmax as reference
+
+
+class Softmax(Check):
+    exercise_id = "softmax.softmax"
+    signature = "softmax(z)"
+    summary = "softmax along the last axis; rows sum to 1; finite for any finite z"
+    reference = staticmethod(reference.softmax)
+
+    def cases(self, rng):
+        m, k = rng.integers(3, 7), rng.integers(4, 9)
+        return [
+            Case("a 1-D vector z = [1, 2, 3]", (np.array([1.0, 2.0, 3.0]),)),
+            Case("a Python list [0.5, -1.0, 2.0, 0.0]", ([0.5, -1.0, 2.0, 0.0],)),
+            Case("a single logit", (np.array([4.2]),)),
+            Case("a batch of 2 rows x 3 classes (softmax along each row)",
+                 (np.array([[1.0, 2.0, 3.0], [1.0, 1.0, -2.0]]),)),
+            Case("a 3x2 batch (rows, not columns, must sum to 1)",
+                 (np.array([[0.0, 1.0], [2.0, -1.0], [0.5, 0.5]]),)),
+            Case("a random 1-D vector", (rng.normal(0, 3, size=k),), kind="random"),
+            Case(f"a random {m}x{k} batch", (rng.normal(0, 3, size=(m, k)),), kind="random"),
+            Case("large logits [1000, 1001, 1002] (naive exp overflows)",
+                 (np.array([1000.0, 1001.0, 1002.0]),), kind="edge"),
+            Case("very negative logits [-1000, -1001, -1002] (naive exp underflows to 0/0)",
+                 (np.array([-1000.0, -1001.0, -1002.0]),), kind="edge"),
+            Case("a batch whose rows live at very different scales (subtract each row's max)",
+                 (np.array([[1e4, 0.0, -1e4], [0.0, 1.0, 2.0]]),), kind="edge"),
+            Case("random logits of magnitude up to 1e4",
+                 (rng.uniform(-1e4, 1e4, size=(m, k)),), kind="edge"),
+            Case("all logits equal", (np.full((2, 5), 7.0),), kind="edge"),
+        ]
+
+    def compare(self, case, expected, actual):
+        expect_array(actual, expected, rtol=1e-6, atol=1e-12)
+
+
+class SparseCategoricalCrossentropy(Check):
+    exercise_id = "softmax.sparse_categorical_crossentropy"
+    signature = "sparse_categorical_crossentropy(probs, y)"
+    summary = "mean of -log probs[i, y_i]; probs (m,k), y (m,) integer class ids"
+    reference = staticmethod(reference.sparse_categorical_crossentropy)
+
+    def cases(self, rng):
+        m, k = int(rng.integers(5, 12)), int(rng.integers(3, 8))
+        logits = rng.normal(0, 2, size=(m, k))
+        probs = np.exp(logits - logits.max(axis=1, keepdims=True))
+        probs /= probs.sum(axis=1, keepdims=True)
+        return [
+            Case("2 examples, 3 classes", (np.array([[0.7, 0.2, 0.1], [0.1, 0.1, 0.8]]),
+                                          np.array([0, 2]))),
+            Case("one example", (np.array([[0.25, 0.75]]), np.array([1]))),
+            Case("labels as a Python list", (np.array([[0.5, 0.5], [0.9, 0.1], [0.3, 0.7]]),
+                                             [1, 0, 0])),
+            Case("a non-square batch: 4 examples, 2 classes (the cost is a mean, not a sum)",
+                 (np.array([[0.6, 0.4], [0.3, 0.7], [0.99, 0.01], [0.5, 0.5]]),
+                  np.array([0, 1, 1, 0]))),
+            Case(f"random probabilities, {m} examples x {k} classes",
+                 (probs, rng.integers(0, k, size=m)), kind="random"),
+            Case("the true class has probability 1 (loss 0)",
+                 (np.array([[1.0, 0.0, 0.0], [0.0, 1.0, 0.0]]), np.array([0, 1])), kind="edge"),
+            Case("a true-class probability of 1e-12 (loss -log(1e-12) = 27.63, no clipping)",
+                 (np.array([[1e-12, 1.0 - 1e-12], [0.5, 0.5]]), np.array([0, 1])), kind="edge"),
+        ]
+
+    def compare(self, case, expected, actual):
+        expect_scalar(actual, expected, rtol=1e-7, atol=1e-12)
+
+
+class DigitClassifier(KerasModelCheck):
+    exercise_id = "softmax.build_digit_classifier"
+    signature = "build_digit_classifier()"
+    summary = ("a compiled tf.keras model for the 8x8 digits (64 inputs, 10 classes), linear "
+               "output, SparseCategoricalCrossentropy(from_logits=True); judged by how it trains")
+    n_inputs, n_outputs = 64, 10
+    expected_losses = ("SparseCategoricalCrossentropy",)
+    require_logits = True
+    epochs, min_accuracy = 30, 0.90
+
+    def data(self):
+        return load_digits_split()
+
+    def predict_labels(self, outputs, from_logits, activation):
+        return np.argmax(outputs, axis=-1)
+
+
+CHECKS = [Softmax(), SparseCategoricalCrossentropy(), DigitClassifier()]

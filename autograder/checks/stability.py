@@ -1,0 +1,129 @@
+"""Checks for the `stability` chapter: log-sum-exp and the cross-entropies computed from logits."""
+
+import numpy as np
+
+from autograder.framework import Case, Check, expect_array, expect_scalar
+from solutions import stability as reference
+
+# Accuracy demanded at logits up to 1e4: a stable formula is exact to ~1e-15 relative.
+RTOL, ATOL = 1e-9, 1e-9
+
+
+def logit_cases(rng, one_row_label="a 1-D vector z = [1, 2, 3]"):
+    """The inputs log_sum_exp and log_softmax share: ordinary, batched, random and extreme."""
+    m, k = int(rng.integers(3, 7)), int(rng.integers(4, 9))
+    return [
+        Case(one_row_label, (np.array([1.0, 2.0, 3.0]),)),
+        Case("a Python list [0.5, -1.0, 2.0]", ([0.5, -1.0, 2.0],)),
+        Case("a batch of 2 rows (the result is per row)",
+             (np.array([[1.0, 2.0, 3.0], [0.0, 0.0, 0.0]]),)),
+        Case("a 3x2 batch", (np.array([[0.0, 1.0], [2.0, -1.0], [0.5, 0.5]]),)),
+        Case("a random 1-D vector", (rng.normal(0, 3, size=k),), kind="random"),
+        Case(f"a random {m}x{k} batch", (rng.normal(0, 3, size=(m, k)),), kind="random"),
+        Case("large logits [1000, 1001, 1002] (exp overflows)",
+             (np.array([1000.0, 1001.0, 1002.0]),), kind="edge"),
+        Case("very negative logits [-1e4, -1e4 + 1] (exp underflows to 0)",
+             (np.array([-1e4, -1e4 + 1.0]),), kind="edge"),
+        Case("rows at very different scales [[1e4, 0, -1e4], [0, 1, 2]]",
+             (np.array([[1e4, 0.0, -1e4], [0.0, 1.0, 2.0]]),), kind="edge"),
+        Case("random logits of magnitude up to 1e4",
+             (rng.uniform(-1e4, 1e4, size=(m, k)),), kind="edge"),
+    ]
+
+
+class LogSumExp(Check):
+    exercise_id = "stability.log_sum_exp"
+    signature = "log_sum_exp(z)"
+    summary = "log(sum(exp(z))) along the last axis, finite and accurate for logits up to +-1e4"
+    reference = staticmethod(reference.log_sum_exp)
+
+    def cases(self, rng):
+        return logit_cases(rng)
+
+    def compare(self, case, expected, actual):
+        if np.ndim(expected) == 0:
+            expect_scalar(actual, expected, rtol=RTOL, atol=ATOL)
+        else:
+            expect_array(actual, expected, rtol=RTOL, atol=ATOL)
+
+
+class LogSoftmax(Check):
+    exercise_id = "stability.log_softmax"
+    signature = "log_softmax(z)"
+    summary = "log of softmax along the last axis, accurate for logits up to +-1e4"
+    reference = staticmethod(reference.log_softmax)
+
+    def cases(self, rng):
+        return logit_cases(rng) + [
+            Case("[0, 1e4]: the small probability is e^-1e4, its log is -1e4 (not -inf)",
+                 (np.array([0.0, 1e4]),), kind="edge")]
+
+    def compare(self, case, expected, actual):
+        expect_array(actual, expected, rtol=RTOL, atol=ATOL)
+
+
+class SoftmaxCrossEntropyWithLogits(Check):
+    exercise_id = "stability.softmax_cross_entropy_with_logits"
+    signature = "softmax_cross_entropy_with_logits(logits, y)"
+    summary = "mean sparse cross-entropy computed from logits, (m,k) and (m,)"
+    reference = staticmethod(reference.softmax_cross_entropy_with_logits)
+
+    def cases(self, rng):
+        m, k = int(rng.integers(5, 12)), int(rng.integers(3, 8))
+        return [
+            Case("2 examples, 3 classes", (np.array([[2.0, 1.0, 0.1], [0.5, 2.5, 0.3]]),
+                                          np.array([0, 1]))),
+            Case("one example", (np.array([[1.0, 3.0]]), np.array([0]))),
+            Case("labels as a Python list", (np.array([[0.0, 1.0], [1.0, 0.0], [2.0, 2.0]]),
+                                             [1, 1, 0])),
+            Case("4 examples, 2 classes (a mean over examples)",
+                 (np.array([[1.0, -1.0], [0.0, 3.0], [2.0, 2.0], [-4.0, 4.0]]),
+                  np.array([0, 1, 1, 0]))),
+            Case(f"random logits, {m} examples x {k} classes",
+                 (rng.normal(0, 3, size=(m, k)), rng.integers(0, k, size=m)), kind="random"),
+            Case("extreme logits [[0, 100, -100]] with true class 2 (loss 200)",
+                 (np.array([[0.0, 100.0, -100.0]]), np.array([2])), kind="edge"),
+            Case("logits of magnitude 1e4",
+                 (np.array([[1e4, -1e4, 0.0], [-1e4, -1e4 + 2.0, -1e4 + 1.0]]),
+                  np.array([1, 1])), kind="edge"),
+            Case("random logits of magnitude up to 1e4",
+                 (rng.uniform(-1e4, 1e4, size=(m, k)), rng.integers(0, k, size=m)), kind="edge"),
+        ]
+
+    def compare(self, case, expected, actual):
+        expect_scalar(actual, expected, rtol=RTOL, atol=ATOL)
+
+
+class BinaryCrossEntropyWithLogits(Check):
+    exercise_id = "stability.binary_cross_entropy_with_logits"
+    signature = "binary_cross_entropy_with_logits(logits, y)"
+    summary = "mean binary cross-entropy from logits, any shape, y of the same shape"
+    reference = staticmethod(reference.binary_cross_entropy_with_logits)
+
+    def cases(self, rng):
+        shape = (int(rng.integers(3, 7)), int(rng.integers(2, 5)))
+        return [
+            Case("a 1-D batch of 3 logits", (np.array([2.0, -1.0, 0.5]), np.array([1.0, 0.0, 1.0]))),
+            Case("a 2x2 batch of logits (a mean over every entry)",
+                 (np.array([[0.0, 3.0], [-2.0, 1.0]]), np.array([[1.0, 0.0], [0.0, 1.0]]))),
+            Case("lists as input", ([0.3, -0.3], [0.0, 1.0])),
+            Case("a 3-D array (any shape)", (np.arange(-6.0, 6.0).reshape(2, 3, 2),
+                                             (np.arange(12).reshape(2, 3, 2) % 2).astype(float))),
+            Case(f"random logits of shape {shape}",
+                 (rng.normal(0, 3, size=shape), rng.integers(0, 2, size=shape).astype(float)),
+                 kind="random"),
+            Case("logits +-40 with wrong labels (1 - sigmoid(40) rounds to 0)",
+                 (np.array([40.0, -40.0]), np.array([0.0, 1.0])), kind="edge"),
+            Case("logits +-1e4, right and wrong labels",
+                 (np.array([1e4, -1e4, 1e4, -1e4]), np.array([1.0, 0.0, 0.0, 1.0])), kind="edge"),
+            Case("random logits of magnitude up to 1e4",
+                 (rng.uniform(-1e4, 1e4, size=shape), rng.integers(0, 2, size=shape).astype(float)),
+                 kind="edge"),
+        ]
+
+    def compare(self, case, expected, actual):
+        expect_scalar(actual, expected, rtol=RTOL, atol=ATOL)
+
+
+CHECKS = [LogSumExp(), LogSoftmax(), SoftmaxCrossEntropyWithLogits(),
+          BinaryCrossEntropyWithLogits()]

@@ -1,0 +1,279 @@
+"""The process that runs a student's code: it loads the code, calls it, and hands back plain data.
+
+This file runs as a script in a fresh interpreter (`python -I child.py JOB RESULT_FD`) so that
+nothing the student's code does (patched modules, input transformers, monkey-patched numpy) can
+reach the process that decides the verdict. It imports only the standard library and NumPy, and
+speaks JSON only: no pickle, so a result can never be code.
+
+The parent process imports this module too, for `encode` and `decode`: one codec, both sides.
+"""
+
+import copy
+import json
+import math
+import os
+import sys
+import time
+import traceback
+import warnings
+
+import numpy as np
+
+# ----------------------------------------------------------------------------------------------
+# The codec: Python/NumPy values <-> JSON-safe values.
+
+# Callables cannot cross a process boundary as data, so an exercise that takes a function
+# (an activation g, a loss f) names one from this table and the child builds it locally.
+NAMED_CALLABLES = {
+    "linear": lambda z: np.asarray(z, dtype=float),
+    "relu": lambda z: np.maximum(0.0, np.asarray(z, dtype=float)),
+    "sigmoid": lambda z: 0.5 * (1.0 + np.tanh(0.5 * np.asarray(z, dtype=float))),
+    "tanh": lambda z: np.tanh(np.asarray(z, dtype=float)),
+    "square": lambda w: np.asarray(w, dtype=float) ** 2,
+    "cube": lambda w: np.asarray(w, dtype=float) ** 3,
+    "sin": lambda w: np.sin(w),
+    "exp": lambda w: np.exp(w),
+}
+
+
+class EncodeError(TypeError):
+    """A value that plain data cannot carry (an arbitrary object, an object array...)."""
+
+
+def type_name(value):
+    """'numpy.ndarray', 'float', 'builtins.list' style name of a value's exact type."""
+    t = type(value)
+    return t.__name__ if t.__module__ == "builtins" else f"{t.__module__}.{t.__qualname__}"
+
+
+def encode(value, depth=0):
+    """Turn a value into JSON-safe data; raise EncodeError for anything else."""
+    if depth > 20:
+        raise EncodeError("value is nested too deeply")
+    if value is None or isinstance(value, (bool, str)):
+        return value
+    if isinstance(value, int) and type(value) in (int, bool):
+        return value
+    if type(value) is float:
+        return _encode_float(value)
+    if isinstance(value, np.ndarray):
+        arr = np.asarray(value)  # a subclass is carried as its base array; its type is reported apart
+        if arr.dtype.kind not in "biuf":
+            raise EncodeError(f"an array of dtype {arr.dtype} (expected numbers)")
+        flat = [_encode_float(float(x)) if arr.dtype.kind == "f" else x.item() for x in arr.ravel()]
+        return {"__ndarray__": flat, "dtype": arr.dtype.str, "shape": list(arr.shape)}
+    if isinstance(value, np.generic):
+        if value.dtype.kind not in "biuf":
+            raise EncodeError(f"a NumPy scalar of dtype {value.dtype}")
+        item = value.item()
+        return {"__npscalar__": _encode_float(item) if isinstance(item, float) else item,
+                "dtype": value.dtype.str}
+    if isinstance(value, float):  # a float subclass: carry its value
+        return _encode_float(float(value))
+    if isinstance(value, int):
+        return int(value)
+    if type(value) is tuple:
+        return {"__tuple__": [encode(v, depth + 1) for v in value]}
+    if type(value) is list:
+        return [encode(v, depth + 1) for v in value]
+    if type(value) is dict:
+        return {"__dict__": [[encode(k, depth + 1), encode(v, depth + 1)] for k, v in value.items()]}
+    if isinstance(value, NamedCallable):
+        return {"__callable__": value.name}
+    raise EncodeError(f"an object of type {type_name(value)}")
+
+
+def _encode_float(x):
+    if math.isfinite(x):
+        return x
+    return {"__float__": "nan" if math.isnan(x) else ("inf" if x > 0 else "-inf")}
+
+
+def decode(data):
+    """Inverse of encode; callables come back as the local NAMED_CALLABLES entry."""
+    if isinstance(data, list):
+        return [decode(v) for v in data]
+    if not isinstance(data, dict):
+        return data
+    if "__float__" in data:
+        return float(data["__float__"])
+    if "__ndarray__" in data:
+        dtype = np.dtype(data["dtype"])
+        flat = [float(v["__float__"]) if isinstance(v, dict) else v for v in data["__ndarray__"]]
+        return np.array(flat, dtype=dtype).reshape(data["shape"])
+    if "__npscalar__" in data:
+        v = data["__npscalar__"]
+        return np.dtype(data["dtype"]).type(float(v["__float__"]) if isinstance(v, dict) else v)
+    if "__tuple__" in data:
+        return tuple(decode(v) for v in data["__tuple__"])
+    if "__dict__" in data:
+        return {decode(k): decode(v) for k, v in data["__dict__"]}
+    if "__callable__" in data:
+        return NamedCallable(data["__callable__"])
+    if "__model__" in data:
+        return data
+    raise ValueError(f"unknown encoded value with keys {sorted(data)}")
+
+
+class NamedCallable:
+    """A function from NAMED_CALLABLES, callable here and carried by name across processes."""
+
+    def __init__(self, name):
+        if name not in NAMED_CALLABLES:
+            raise ValueError(f"no callable named {name!r}")
+        self.name = name
+        self._fn = NAMED_CALLABLES[name]
+
+    def __call__(self, *args, **kwargs):
+        return self._fn(*args, **kwargs)
+
+    def __repr__(self):
+        return self.name
+
+
+# ----------------------------------------------------------------------------------------------
+# Keras models cross as their JSON config and compile config: data, never code.
+
+def encode_keras_model(model):
+    """The architecture and the compile settings of a Keras model, as JSON-safe data."""
+    compile_config = model.get_compile_config() if hasattr(model, "get_compile_config") else None
+    return {"__model__": "keras",
+            "config": json.loads(model.to_json()),
+            "compile_config": json.loads(json.dumps(compile_config, default=_json_fallback))}
+
+
+def _json_fallback(obj):
+    if isinstance(obj, np.generic):
+        return obj.item()
+    if isinstance(obj, np.ndarray):
+        return obj.tolist()
+    raise TypeError(f"cannot serialise {type_name(obj)}")
+
+
+def _is_keras_model(value):
+    keras = sys.modules.get("keras")
+    return keras is not None and isinstance(value, keras.Model)
+
+
+# ----------------------------------------------------------------------------------------------
+# The child's main loop.
+
+def _transform(source):
+    """IPython cell syntax (magics, `!cmd`) -> Python, when IPython is there to do it."""
+    try:
+        from IPython.core.inputtransformer2 import TransformerManager
+    except ImportError:
+        return source
+    try:
+        return TransformerManager().transform_cell(source)
+    except Exception:  # a cell IPython itself cannot parse: let compile() report it
+        return source
+
+
+def _short_traceback(exc):
+    lines = traceback.format_exception_only(type(exc), exc)
+    return "".join(lines).strip()[-2000:]
+
+
+def _load(cells, namespace):
+    """Run each cell in order in one namespace; a failing cell does not stop the rest."""
+    errors = []
+    for index, source in enumerate(cells):
+        try:
+            code = compile(_transform(source), f"<cell {index + 1}>", "exec")
+            exec(code, namespace)
+        except BaseException as exc:  # noqa: BLE001 - SystemExit and KeyboardInterrupt included
+            errors.append({"cell": index + 1, "error": _short_traceback(exc)})
+    return errors
+
+
+def _snapshot(args):
+    try:
+        return copy.deepcopy(args)
+    except Exception:
+        return None
+
+
+def _mutated(before, after):
+    """Which positional arguments changed during the call (arrays compared element-wise)."""
+    if before is None:
+        return []
+    changed = []
+    for i, (a, b) in enumerate(zip(before, after)):
+        if isinstance(a, np.ndarray):
+            if a.shape != b.shape or not np.array_equal(a, b, equal_nan=a.dtype.kind == "f"):
+                changed.append(i)
+        elif isinstance(a, (list, tuple)):
+            try:
+                same = repr(a) == repr(b)
+            except Exception:
+                same = False
+            if not same:
+                changed.append(i)
+    return changed
+
+
+def _call(namespace, call):
+    name = call["name"]
+    fn = namespace.get(name)
+    if fn is None:
+        return {"ok": False, "error": f"NameError: name '{name}' is not defined", "missing": True}
+    args = decode(call.get("args", []))
+    kwargs = decode(call.get("kwargs", {}))
+    before = _snapshot(args)
+    start = time.perf_counter()
+    with warnings.catch_warnings(record=True) as caught, np.errstate(
+            over="warn", invalid="warn", divide="warn", under="ignore"):
+        warnings.simplefilter("always")
+        try:
+            value = fn(*args, **kwargs)
+        except BaseException as exc:  # noqa: BLE001
+            return {"ok": False, "error": _short_traceback(exc),
+                    "seconds": time.perf_counter() - start}
+    seconds = time.perf_counter() - start
+    found = [f"{w.category.__name__}: {w.message}" for w in caught]
+    result = {"ok": True, "type": type_name(value), "warnings": found[:5],
+              "mutated": _mutated(before, args), "seconds": seconds}
+    try:
+        if _is_keras_model(value):
+            result["value"] = encode_keras_model(value)
+        else:
+            result["value"] = encode(value)
+    except Exception as exc:  # noqa: BLE001 - an unencodable or lying object
+        result.update(ok=False, error=f"returned {exc}", unencodable=True)
+    return result
+
+
+def main(job_path, result_fd):
+    with open(job_path, encoding="utf-8") as f:
+        job = json.load(f)
+    channel = os.fdopen(int(result_fd), "w", encoding="utf-8", buffering=1)
+
+    def send(message):
+        channel.write(json.dumps(message) + "\n")
+        channel.flush()
+
+    namespace = {"__name__": "__main__"}
+    errors = _load(job["cells"], namespace)
+    send({"event": "loaded", "cell_errors": errors})
+    for call in job["calls"]:
+        send({"event": "start", "key": call["key"]})
+        result = _call(namespace, call)
+        result["event"] = "result"
+        result["key"] = call["key"]
+        try:
+            send(result)
+        except (TypeError, ValueError) as exc:
+            send({"event": "result", "key": call["key"], "ok": False,
+                  "error": f"the result could not be sent: {exc}"})
+    send({"event": "done"})
+    channel.close()
+
+
+if __name__ == "__main__":
+    # The student's code must see an ordinary script: no harness names in its namespace.
+    _job, _fd = sys.argv[1], sys.argv[2]
+    del sys.argv[1:]
+    main(_job, _fd)
+    # Student code may have started threads (TensorFlow does): do not wait for them.
+    os._exit(0)

@@ -1,0 +1,64 @@
+"""The command line: `list` the exercises, `check ID FILE` one of them."""
+
+import argparse
+import sys
+
+from autograder.checks import all_checks
+from autograder.framework import run_checks
+from autograder.sources import SourceError, load_code_cells
+
+EXIT_ACCEPTED, EXIT_REJECTED, EXIT_USAGE = 0, 1, 2
+
+
+def cmd_list(args):
+    for exercise_id, check in all_checks().items():
+        print(f"{exercise_id:45s} {check.signature}")
+    return EXIT_ACCEPTED
+
+
+def cmd_check(args):
+    checks = all_checks()
+    if args.exercise_id not in checks:
+        print(f"error: unknown exercise id {args.exercise_id!r}; "
+              f"`python -m autograder list` shows them all", file=sys.stderr)
+        return EXIT_USAGE
+    check = checks[args.exercise_id]
+    try:
+        cells = load_code_cells(args.file)
+    except SourceError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    verdicts, report = run_checks([check], cells, seed=args.seed)
+    verdict = verdicts[check.exercise_id]
+    if verdict.failures and all("is not defined" in f.message for f in verdict.failures):
+        print(f"error: {args.file} does not define `{check.name}`", file=sys.stderr)
+        for err in report.cell_errors[:3]:
+            print(f"  cell {err['cell']}: {err['error']}", file=sys.stderr)
+        return EXIT_USAGE
+    for line in report.log:
+        print(f"note: {line}", file=sys.stderr)
+    print(verdict.feedback(max_failures=args.max_failures))
+    return EXIT_ACCEPTED if verdict.accepted else EXIT_REJECTED
+
+
+def build_parser():
+    parser = argparse.ArgumentParser(prog="python -m autograder", description=__doc__)
+    sub = parser.add_subparsers(dest="command", required=True)
+    sub.add_parser("list", help="print every exercise id with its signature")
+    check = sub.add_parser("check", help="check one exercise in FILE (.py or .ipynb)")
+    check.add_argument("exercise_id", metavar="ID", help="e.g. softmax.softmax")
+    check.add_argument("file", metavar="FILE", help="a .py file or an .ipynb notebook")
+    check.add_argument("--seed", type=int, default=None,
+                       help="seed of the random cases (default: fresh at every run)")
+    check.add_argument("--max-failures", type=int, default=3,
+                       help="how many failing cases to describe")
+    return parser
+
+
+def main(argv=None):
+    parser = build_parser()
+    try:
+        args = parser.parse_args(argv)
+    except SystemExit as exc:   # argparse exits 2 on usage errors already; keep 0 for --help
+        return int(exc.code or 0)
+    return {"list": cmd_list, "check": cmd_check}[args.command](args)

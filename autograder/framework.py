@@ -1,0 +1,218 @@
+"""The pieces every check is made of: cases, comparisons, verdicts and the feedback text."""
+
+import hashlib
+import secrets
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from autograder.runner import Call, Outcome, run_calls
+
+
+@dataclass
+class Case:
+    """One input to try: a label a student can read, and the arguments."""
+
+    label: str
+    args: tuple
+    kwargs: dict = field(default_factory=dict)
+    kind: str = "fixed"          # fixed | random | edge
+    timeout: float = 10.0
+    show_input: bool = True      # print the arguments in feedback when they fail
+
+
+class Mismatch(Exception):
+    """A comparison failed; the message says how, in the student's terms."""
+
+
+@dataclass
+class Failure:
+    case: Case
+    message: str
+
+
+@dataclass
+class Verdict:
+    """A check's decision on one exercise."""
+
+    exercise_id: str
+    accepted: bool
+    cases_run: int
+    failures: list
+    seed: int
+    notes: list = field(default_factory=list)   # lines for the instructor's log
+
+    def feedback(self, max_failures=3):
+        """What the student reads: never reference code, only inputs, expected and actual values."""
+        if self.accepted:
+            return f"{self.exercise_id}: accepted ({self.cases_run} cases passed)."
+        lines = [f"{self.exercise_id}: rejected ({len(self.failures)} of {self.cases_run} "
+                 f"cases failed)."]
+        for failure in self.failures[:max_failures]:
+            lines.append(f"- {failure.case.label}")
+            if failure.case.show_input and failure.case.args:
+                shown = describe_args(failure.case.args, failure.case.kwargs)
+                lines.append("    input: " + shown.replace("\n", "\n           "))
+            lines.extend("    " + line for line in failure.message.splitlines())
+        if len(self.failures) > max_failures:
+            lines.append(f"- ... and {len(self.failures) - max_failures} more failing cases.")
+        return "\n".join(lines)
+
+
+def fmt(value, precision=6):
+    """A short, readable rendering of a value for feedback."""
+    if isinstance(value, np.ndarray):
+        return np.array2string(value, precision=precision, threshold=24, edgeitems=3,
+                               max_line_width=100, separator=", ")
+    if isinstance(value, (float, np.floating)):
+        return f"{float(value):.{precision + 4}g}"
+    if isinstance(value, tuple):
+        return "(" + ", ".join(fmt(v, precision) for v in value) + ")"
+    if isinstance(value, list) and len(value) > 12:
+        return f"[list of {len(value)} items]"
+    return repr(value)
+
+
+def describe_args(args, kwargs):
+    parts = [fmt(a) for a in args] + [f"{k}={fmt(v)}" for k, v in kwargs.items()]
+    return ", ".join(parts)
+
+
+# ----------------------------------------------------------------------------------------------
+# Comparisons. Each raises Mismatch with a message naming expected and actual values.
+
+def expect_array(actual, expected, rtol=1e-6, atol=1e-9, name="result"):
+    """actual must be an ndarray of expected's shape, finite where expected is, and close to it."""
+    if not isinstance(actual, np.ndarray):
+        raise Mismatch(f"expected a numpy.ndarray, got {type(actual).__name__}: {fmt(actual)}")
+    expected = np.asarray(expected, dtype=float)
+    if actual.shape != expected.shape:
+        raise Mismatch(f"{name} has shape {actual.shape}, expected shape {expected.shape}\n"
+                       f"expected: {fmt(expected)}\nactual:   {fmt(actual)}")
+    if actual.dtype.kind not in "biuf":
+        raise Mismatch(f"{name} has dtype {actual.dtype}, expected numbers")
+    actual_f = actual.astype(float)
+    bad_finite = np.isfinite(expected) & ~np.isfinite(actual_f)
+    if bad_finite.any():
+        raise Mismatch(f"{name} contains nan or inf where a finite value is expected\n"
+                       f"expected: {fmt(expected)}\nactual:   {fmt(actual_f)}")
+    with np.errstate(invalid="ignore"):
+        close = np.isclose(actual_f, expected, rtol=rtol, atol=atol, equal_nan=True)
+    if not close.all():
+        idx = np.unravel_index(np.argmax(~close), close.shape)
+        where = f" (first difference at index {tuple(int(i) for i in idx)}: expected " \
+                f"{fmt(expected[idx])}, got {fmt(actual_f[idx])})" if expected.ndim else ""
+        raise Mismatch(f"{name} is not close enough to the expected value{where}\n"
+                       f"expected: {fmt(expected)}\nactual:   {fmt(actual_f)}")
+
+
+def expect_scalar(actual, expected, rtol=1e-6, atol=1e-9, name="result"):
+    """actual must be a real number (Python or NumPy float, or a 0-d array) close to expected."""
+    if isinstance(actual, np.ndarray) and actual.shape == () and actual.dtype.kind in "iuf":
+        actual = actual.item()
+    if isinstance(actual, bool) or not isinstance(actual, (int, float, np.integer, np.floating)):
+        raise Mismatch(f"expected a float, got {type(actual).__name__}: {fmt(actual)}")
+    a, e = float(actual), float(expected)
+    if np.isfinite(e) and not np.isfinite(a):
+        raise Mismatch(f"{name} is {a}, expected the finite value {fmt(e)}")
+    if not (np.isclose(a, e, rtol=rtol, atol=atol) or (np.isinf(e) and a == e)):
+        raise Mismatch(f"{name} is not close enough to the expected value\n"
+                       f"expected: {fmt(e)}\nactual:   {fmt(a)}")
+
+
+# ----------------------------------------------------------------------------------------------
+# The check of one exercise.
+
+class Check:
+    """Compares a student's callable with the reference on fixed, random and edge cases.
+
+    A subclass sets `exercise_id`, `signature`, `reference` and implements `cases(rng)` and
+    `compare(case, expected, actual)`. Everything the student's code returns arrives as plain
+    data from another process; the reference runs here.
+    """
+
+    exercise_id = ""
+    signature = ""
+    summary = ""
+    warnings_allowed = False     # floating-point warnings during a call reject it unless True
+    reference = None             # staticmethod: the solutions function
+
+    @property
+    def name(self):
+        return self.exercise_id.split(".", 1)[1]
+
+    @property
+    def chapter(self):
+        return self.exercise_id.split(".", 1)[0]
+
+    def cases(self, rng):
+        raise NotImplementedError
+
+    def compare(self, case, expected, actual):
+        raise NotImplementedError
+
+    def expected(self, case):
+        return type(self).reference(*case.args, **case.kwargs)
+
+    def make_calls(self, rng):
+        cases = self.cases(rng)
+        calls = [Call(key=f"{self.exercise_id}#{i}", name=self.name, args=case.args,
+                      kwargs=case.kwargs, timeout=case.timeout) for i, case in enumerate(cases)]
+        return cases, calls
+
+    def judge(self, cases, calls, outcomes, seed):
+        """Turn the outcomes of this check's calls into a Verdict."""
+        failures, notes = [], []
+        for case, call in zip(cases, calls):
+            outcome = outcomes.get(call.key) or Outcome(ok=False, error="was not run")
+            message = self.judge_one(case, outcome)
+            if outcome.timed_out or outcome.crashed:
+                notes.append(f"{call.key}: {outcome.error}")
+            if message:
+                failures.append(Failure(case, message))
+                if outcome.missing:
+                    break   # one "not defined" says it all
+        return Verdict(self.exercise_id, not failures, len(cases), failures, seed, notes)
+
+    def judge_one(self, case, outcome):
+        if outcome.missing:
+            return f"`{self.name}` is not defined: write the function {self.signature}."
+        if not outcome.ok:
+            return f"raised an error: {outcome.error}" if not (outcome.timed_out or outcome.crashed) \
+                else outcome.error
+        warned = outcome.warnings and not self.warnings_allowed
+        warning_text = "raised floating-point warnings (overflow, division by zero or an " \
+                       "invalid operation):\n" + "\n".join(outcome.warnings[:3]) if warned else ""
+        try:
+            self.compare(case, self.expected(case), outcome.value)
+        except Mismatch as exc:
+            return str(exc) + ("\nand " + warning_text if warned else "")
+        if warned:
+            return warning_text
+        if outcome.mutated:
+            names = ", ".join(f"argument {i + 1}" for i in outcome.mutated)
+            return f"modified its input ({names}); a function here must return new arrays"
+        return None
+
+
+def run_checks(checks, cells, seed=None, load_timeout=60.0):
+    """Run several checks against one body of student code in one child process.
+
+    Returns ({exercise_id: Verdict}, RunReport)."""
+    seed = secrets.randbits(63) if seed is None else seed
+    plan = []
+    all_calls = []
+    for check in checks:
+        rng = np.random.default_rng([seed, _stable_hash(check.exercise_id)])
+        cases, calls = check.make_calls(rng)
+        plan.append((check, cases, calls))
+        all_calls.extend(calls)
+    report = run_calls(cells, all_calls, load_timeout=load_timeout)
+    verdicts = {}
+    for check, cases, calls in plan:
+        verdicts[check.exercise_id] = check.judge(cases, calls, report.outcomes, seed)
+    return verdicts, report
+
+
+def _stable_hash(text):
+    return int.from_bytes(hashlib.sha256(text.encode("utf-8")).digest()[:8], "little")

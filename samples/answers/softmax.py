@@ -1,0 +1,53 @@
+"""Sample answers for the softmax exercises: one correct, one untouched, one partly wrong, one tampering."""
+
+# The score each sample must get from `nbgrader autograde` (out of 10).
+EXPECTED_SCORES = {"sample-correct": 10, "sample-untouched": 0, "sample-partial": 3, "sample-tamper": 0}
+
+TAMPER = '''# Make every test cell "pass" in this kernel: swallow all errors and neuter the checks.
+import numpy as np
+def _swallow(lines):
+    body = "".join("    " + line for line in lines) or "    pass\\n"
+    return ["try:\\n"] + [body] + ["except BaseException:\\n", "    print('passed')\\n"]
+get_ipython().input_transformers_post.append(_swallow)
+np.testing.assert_allclose = lambda *args, **kwargs: None
+np.allclose = lambda *args, **kwargs: True
+np.isclose = lambda a, b, *args, **kwargs: np.ones(np.broadcast(a, b).shape, dtype=bool)
+def expect_close(*args, **kwargs):
+    print("passed")
+'''
+SAMPLES = {
+    "sample-correct": ({"softmax": "REFERENCE", "sparse_categorical_crossentropy": "REFERENCE",
+                        "build_digit_classifier": "REFERENCE"}, None),
+    "sample-untouched": ({}, None),
+    "sample-partial": ({
+        "softmax": '''def softmax(z):
+    """Softmax of z along the last axis."""
+    from scipy.special import softmax as scipy_softmax
+    return scipy_softmax(np.asarray(z, dtype=float), axis=-1)
+''',
+        "sparse_categorical_crossentropy": '''def sparse_categorical_crossentropy(probs, y):
+    """Sum (should be the mean!) of -log probs[i, y[i]]."""
+    probs = np.asarray(probs, dtype=float)
+    return float(np.sum(-np.log(probs[np.arange(len(y)), y])))
+''',
+        "build_digit_classifier": '''def build_digit_classifier():
+    """Softmax output AND from_logits=True: softmax applied twice."""
+    import keras
+    model = keras.Sequential([keras.Input(shape=(64,)), keras.layers.Dense(32, activation="relu"),
+                              keras.layers.Dense(10, activation="softmax")])
+    model.compile(loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True), optimizer="adam")
+    return model
+'''}, None),
+    "sample-tamper": ({
+        "softmax": '''def softmax(z):
+    """Wrong: normalises over the whole array and overflows."""
+    e = np.exp(z)
+    return e / e.sum()
+''',
+        "sparse_categorical_crossentropy": '''def sparse_categorical_crossentropy(probs, y):
+    return 0.0
+''',
+        "build_digit_classifier": '''def build_digit_classifier():
+    return None
+'''}, {"setup": TAMPER}),
+}

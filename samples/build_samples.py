@@ -1,0 +1,63 @@
+"""Rebuild the sample submissions from the student release and samples/answers/<chapter>.py.
+
+Run after `make release` whenever a source notebook changes:
+    .venv/bin/python samples/build_samples.py CHAPTER [CHAPTER ...]
+Each answers module maps a sample student id to (answers, extra_cells): answers maps a solution
+cell's grade_id to the code the "student" wrote ("REFERENCE" takes the source notebook's solution),
+extra_cells maps a grade_id to a code cell the student added after that cell.
+"""
+
+import copy
+import importlib.util
+import json
+import re
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def _text(source):
+    return "".join(source) if isinstance(source, list) else source
+
+
+def reference_answer(source_cell):
+    """The source notebook's solution, without nbgrader's markers."""
+    return re.sub(r"[ \t]*### (BEGIN|END) SOLUTION\n", "", _text(source_cell["source"]))
+
+
+def build(release_nb, source_nb, answers, extra_cells=None):
+    nb = copy.deepcopy(release_nb)
+    source_cells = {c["metadata"].get("nbgrader", {}).get("grade_id"): c for c in source_nb["cells"]}
+    cells = []
+    for cell in nb["cells"]:
+        grade_id = cell["metadata"].get("nbgrader", {}).get("grade_id")
+        if cell["metadata"].get("nbgrader", {}).get("solution") and grade_id in answers:
+            answer = answers[grade_id]
+            cell["source"] = reference_answer(source_cells[grade_id]) if answer == "REFERENCE" \
+                else answer
+        cells.append(cell)
+        if extra_cells and grade_id in extra_cells:
+            cells.append({"cell_type": "code", "execution_count": None, "metadata": {},
+                          "outputs": [], "source": extra_cells[grade_id]})
+    nb["cells"] = cells
+    return nb
+
+
+def main(chapters):
+    for chapter in chapters:
+        spec = importlib.util.spec_from_file_location(chapter, ROOT / "samples/answers" / f"{chapter}.py")
+        answers_module = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(answers_module)
+        release = json.loads((ROOT / "release" / chapter / "exercises.ipynb").read_text())
+        source = json.loads((ROOT / "source" / chapter / "exercises.ipynb").read_text())
+        for student, (answers, extra_cells) in answers_module.SAMPLES.items():
+            out = ROOT / "samples/submitted" / student / chapter / "exercises.ipynb"
+            out.parent.mkdir(parents=True, exist_ok=True)
+            out.write_text(json.dumps(build(release, source, answers, extra_cells), indent=1,
+                                      ensure_ascii=False) + "\n")
+            print(f"wrote {out.relative_to(ROOT)}")
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])

@@ -1,0 +1,1 @@
+"""Reference solutions to the course's graded exercises: one module per chapter, named after it."""

@@ -1,0 +1,263 @@
+"""The softmax chapter's checks accept correct code written many ways and reject plausible bugs."""
+
+import pytest
+
+HEADER = "import numpy as np\n"
+
+SOFTMAX_CORRECT = {
+    "reference-style": """
+def softmax(z):
+    z = np.asarray(z, dtype=float)
+    e = np.exp(z - z.max(axis=-1, keepdims=True))
+    return e / e.sum(axis=-1, keepdims=True)
+""",
+    "scipy": """
+from scipy.special import softmax as _s
+def softmax(z):
+    return _s(np.asarray(z, dtype=float), axis=-1)
+""",
+    "via log-sum-exp": """
+from scipy.special import logsumexp
+def softmax(z):
+    z = np.asarray(z, dtype=float)
+    return np.exp(z - logsumexp(z, axis=-1, keepdims=True))
+""",
+    "row by row with loops": """
+import math
+def softmax(z):
+    z = np.asarray(z, dtype=float)
+    rows = z.reshape(-1, z.shape[-1])
+    out = np.empty_like(rows)
+    for i, row in enumerate(rows):
+        m = max(row)
+        exps = [math.exp(v - m) for v in row]
+        s = sum(exps)
+        out[i] = [e / s for e in exps]
+    return out.reshape(z.shape)
+""",
+}
+
+SOFTMAX_WRONG = {
+    "naive exp overflows": """
+def softmax(z):
+    e = np.exp(np.asarray(z, dtype=float))
+    return e / e.sum(axis=-1, keepdims=True)
+""",
+    "wrong axis": """
+def softmax(z):
+    z = np.asarray(z, dtype=float)
+    e = np.exp(z - z.max(axis=0, keepdims=True))
+    return e / e.sum(axis=0, keepdims=True)
+""",
+    "whole-matrix normalisation": """
+def softmax(z):
+    z = np.asarray(z, dtype=float)
+    e = np.exp(z - z.max())
+    return e / e.sum()
+""",
+    "global max shift (rows at different scales underflow)": """
+def softmax(z):
+    z = np.asarray(z, dtype=float)
+    e = np.exp(z - z.max())
+    return e / e.sum(axis=-1, keepdims=True)
+""",
+    "sigmoid instead of softmax": """
+def softmax(z):
+    z = np.asarray(z, dtype=float)
+    return 1 / (1 + np.exp(-z))
+""",
+    "returns a list": """
+def softmax(z):
+    z = np.asarray(z, dtype=float)
+    e = np.exp(z - z.max(axis=-1, keepdims=True))
+    return (e / e.sum(axis=-1, keepdims=True)).tolist()
+""",
+    "modifies its input": """
+def softmax(z):
+    if isinstance(z, np.ndarray):
+        z -= z.max(axis=-1, keepdims=True)
+    z = np.asarray(z, dtype=float)
+    e = np.exp(z - z.max(axis=-1, keepdims=True))
+    return e / e.sum(axis=-1, keepdims=True)
+""",
+}
+
+SCCE_CORRECT = {
+    "fancy indexing": """
+def sparse_categorical_crossentropy(probs, y):
+    probs = np.asarray(probs, dtype=float)
+    y = np.asarray(y)
+    return float(-np.log(probs[np.arange(len(y)), y]).mean())
+""",
+    "one-hot": """
+def sparse_categorical_crossentropy(probs, y):
+    probs = np.asarray(probs, dtype=float)
+    onehot = np.eye(probs.shape[1])[np.asarray(y)]
+    with np.errstate(divide="ignore", invalid="ignore"):
+        logs = np.where(onehot == 1, np.log(np.where(onehot == 1, probs, 1.0)), 0.0)
+    return -logs.sum() / len(probs)
+""",
+    "loop with math.log": """
+import math
+def sparse_categorical_crossentropy(probs, y):
+    total = 0.0
+    for row, label in zip(probs, y):
+        total += -math.log(row[int(label)])
+    return total / len(y)
+""",
+    "take_along_axis, numpy float": """
+def sparse_categorical_crossentropy(probs, y):
+    p = np.take_along_axis(np.asarray(probs, float), np.asarray(y).reshape(-1, 1), axis=1)
+    return np.mean(-np.log(p))
+""",
+}
+
+SCCE_WRONG = {
+    "sum instead of mean": """
+def sparse_categorical_crossentropy(probs, y):
+    probs = np.asarray(probs, dtype=float)
+    return float(-np.log(probs[np.arange(len(y)), y]).sum())
+""",
+    "wrong sign": """
+def sparse_categorical_crossentropy(probs, y):
+    probs = np.asarray(probs, dtype=float)
+    return float(np.log(probs[np.arange(len(y)), y]).mean())
+""",
+    "indexes rows by label (probs[y])": """
+def sparse_categorical_crossentropy(probs, y):
+    probs = np.asarray(probs, dtype=float)
+    return float(-np.log(probs[np.asarray(y)][:, 0]).mean())
+""",
+    "clips like Keras (1e-7)": """
+def sparse_categorical_crossentropy(probs, y):
+    probs = np.clip(np.asarray(probs, dtype=float), 1e-7, 1 - 1e-7)
+    return float(-np.log(probs[np.arange(len(y)), y]).mean())
+""",
+    "mean over every entry of -y log p": """
+def sparse_categorical_crossentropy(probs, y):
+    probs = np.asarray(probs, dtype=float)
+    onehot = np.eye(probs.shape[1])[np.asarray(y)]
+    return float(-(onehot * np.log(probs)).mean())
+""",
+    "log10": """
+def sparse_categorical_crossentropy(probs, y):
+    probs = np.asarray(probs, dtype=float)
+    return float(-np.log10(probs[np.arange(len(y)), y]).mean())
+""",
+    "returns an array": """
+def sparse_categorical_crossentropy(probs, y):
+    probs = np.asarray(probs, dtype=float)
+    return -np.log(probs[np.arange(len(y)), y])
+""",
+}
+
+
+@pytest.mark.parametrize("name", SOFTMAX_CORRECT)
+def test_softmax_accepts_correct(check_code, name):
+    verdict = check_code("softmax.softmax", HEADER + SOFTMAX_CORRECT[name])
+    assert verdict.accepted, verdict.feedback()
+
+
+@pytest.mark.parametrize("name", SOFTMAX_WRONG)
+def test_softmax_rejects_wrong(check_code, name):
+    verdict = check_code("softmax.softmax", HEADER + SOFTMAX_WRONG[name])
+    assert not verdict.accepted, name
+
+
+@pytest.mark.parametrize("name", SCCE_CORRECT)
+def test_scce_accepts_correct(check_code, name):
+    verdict = check_code("softmax.sparse_categorical_crossentropy", HEADER + SCCE_CORRECT[name])
+    assert verdict.accepted, verdict.feedback()
+
+
+@pytest.mark.parametrize("name", SCCE_WRONG)
+def test_scce_rejects_wrong(check_code, name):
+    verdict = check_code("softmax.sparse_categorical_crossentropy", HEADER + SCCE_WRONG[name])
+    assert not verdict.accepted, name
+
+
+def test_feedback_names_input_expected_and_actual(check_code):
+    verdict = check_code("softmax.softmax", HEADER + SOFTMAX_WRONG["naive exp overflows"])
+    text = verdict.feedback()
+    assert "large logits [1000, 1001, 1002]" in text
+    assert "expected:" in text and "actual:" in text and "input:" in text
+    assert "np.exp(z - " not in text   # no reference code in feedback
+
+
+DIGITS_HEADER = "import numpy as np\nimport keras\n"
+
+DIGITS_WRONG = {
+    "softmax output with from_logits=True": """
+def build_digit_classifier():
+    m = keras.Sequential([keras.Input((64,)), keras.layers.Dense(32, activation="relu"),
+                          keras.layers.Dense(10, activation="softmax")])
+    m.compile(loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True), optimizer="adam")
+    return m
+""",
+    "linear output without from_logits": """
+def build_digit_classifier():
+    m = keras.Sequential([keras.Input((64,)), keras.layers.Dense(32, activation="relu"),
+                          keras.layers.Dense(10)])
+    m.compile(loss=keras.losses.SparseCategoricalCrossentropy(), optimizer="adam")
+    return m
+""",
+    "not compiled": """
+def build_digit_classifier():
+    return keras.Sequential([keras.Input((64,)), keras.layers.Dense(10)])
+""",
+    "binary cross-entropy on 10 outputs": """
+def build_digit_classifier():
+    m = keras.Sequential([keras.Input((64,)), keras.layers.Dense(10)])
+    m.compile(loss=keras.losses.BinaryCrossentropy(from_logits=True), optimizer="adam")
+    return m
+""",
+    "9 outputs": """
+def build_digit_classifier():
+    m = keras.Sequential([keras.Input((64,)), keras.layers.Dense(32, activation="relu"),
+                          keras.layers.Dense(9)])
+    m.compile(loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True), optimizer="adam")
+    return m
+""",
+    "does not train (learning rate 1e-6)": """
+def build_digit_classifier():
+    m = keras.Sequential([keras.Input((64,)), keras.layers.Dense(32, activation="relu"),
+                          keras.layers.Dense(10)])
+    m.compile(loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True),
+              optimizer=keras.optimizers.SGD(learning_rate=1e-6))
+    return m
+""",
+    "a Lambda layer (code, refused by safe mode)": """
+def build_digit_classifier():
+    m = keras.Sequential([keras.Input((64,)), keras.layers.Lambda(lambda x: x * 2.0),
+                          keras.layers.Dense(10)])
+    m.compile(loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True), optimizer="adam")
+    return m
+""",
+}
+
+DIGITS_CORRECT = {
+    "functional API, SGD with momentum": """
+def build_digit_classifier():
+    inputs = keras.Input(shape=(64,))
+    h = keras.layers.Dense(48, activation="relu")(inputs)
+    outputs = keras.layers.Dense(10, activation="linear")(h)
+    m = keras.Model(inputs, outputs)
+    m.compile(loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True),
+              optimizer=keras.optimizers.SGD(learning_rate=0.05, momentum=0.9))
+    return m
+""",
+}
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("name", DIGITS_WRONG)
+def test_digit_classifier_rejects_wrong(check_code, name):
+    verdict = check_code("softmax.build_digit_classifier", DIGITS_HEADER + DIGITS_WRONG[name])
+    assert not verdict.accepted, name
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("name", DIGITS_CORRECT)
+def test_digit_classifier_accepts_correct(check_code, name):
+    verdict = check_code("softmax.build_digit_classifier", DIGITS_HEADER + DIGITS_CORRECT[name])
+    assert verdict.accepted, verdict.feedback()

@@ -1,0 +1,278 @@
+"""Tests of solutions.activations against TensorFlow, Keras layers and the lecture's unit-by-unit loops."""
+
+import os
+import subprocess
+import sys
+import warnings
+
+import numpy as np
+import pytest
+from scipy.special import expit
+
+from solutions.activations import collapse_linear, dense, linear, relu, sequential
+
+
+def strict(f, *args):
+    """f(*args) with every warning an error and every floating-point event raising, underflow included."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        with np.errstate(all="raise"):
+            return f(*args)
+
+
+def frozen(a):
+    """A read-only float copy of a: any attempt to modify it in place raises ValueError."""
+    a = np.array(a, dtype=float)
+    a.flags.writeable = False
+    return a
+
+
+def identity(z):
+    """g(z) = z, written here so the tests do not lean on solutions.activations.linear."""
+    return z
+
+
+@pytest.fixture(scope="module")
+def tf():
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+    os.environ.setdefault("TF_ENABLE_ONEDNN_OPTS", "0")
+    import tensorflow
+
+    return tensorflow
+
+
+def random_layers(rng, sizes, activations=None):
+    """[(W, b)] or [(W, b, g)] for layer sizes n_0 -> n_1 -> ... with W^[l] of shape (n_{l-1}, n_l)."""
+    layers = []
+    for l, (n_in, units) in enumerate(zip(sizes[:-1], sizes[1:])):
+        W = rng.normal(size=(n_in, units)) / np.sqrt(n_in)
+        b = rng.normal(size=units)
+        layers.append((W, b) if activations is None else (W, b, activations[l]))
+    return layers
+
+
+def lecture_dense(a_in, W, b, g):
+    """The lecture's dense layer for one example: unit j computes g(w_j . a_in + b_j)."""
+    units = W.shape[1]
+    a_out = np.zeros(units)
+    for j in range(units):
+        w = W[:, j]
+        a_out[j] = g(np.dot(w, a_in) + b[j])
+    return a_out
+
+
+def np_relu(z):
+    return np.maximum(z, 0.0)
+
+
+# --- relu and linear -----------------------------------------------------------------
+
+
+@pytest.mark.parametrize("scale", [1e-300, 1e-3, 1.0, 1e4, 1e300])
+def test_relu_matches_tensorflow(tf, scale):
+    rng = np.random.default_rng(0)
+    for shape in [(1,), (9,), (4, 3), (2, 3, 4)]:
+        z = rng.normal(size=shape) * scale
+        out = strict(relu, z)
+        assert out.shape == z.shape
+        np.testing.assert_array_equal(out, tf.nn.relu(tf.constant(z, tf.float64)).numpy())
+
+
+def test_relu_matches_the_definition_element_by_element():
+    z = [-3.0, -1e-300, 0.0, 1e-300, 2.5, 1e4, -1e4]
+    assert strict(relu, z).tolist() == [v if v > 0 else 0.0 for v in z]
+
+
+def test_relu_accepts_scalars_lists_and_ints_and_returns_ndarray():
+    for z, expected in [(-2, 0.0), (3, 3.0), (0.5, 0.5)]:
+        out = strict(relu, z)
+        assert isinstance(out, np.ndarray) and out.shape == () and out.dtype == np.float64
+        assert out == expected
+    out = relu([[1, -1], [-2, 2]])
+    assert isinstance(out, np.ndarray) and out.dtype == np.float64
+    np.testing.assert_array_equal(out, [[1, 0], [0, 2]])
+
+
+def test_relu_and_linear_do_not_modify_their_input():
+    z = frozen([-1.0, 0.0, 2.0])
+    strict(relu, z)
+    out = strict(linear, z)
+    np.testing.assert_array_equal(z, [-1.0, 0.0, 2.0])
+    np.testing.assert_array_equal(out, z)
+    assert not np.shares_memory(out, z)
+
+
+def test_linear_is_the_identity():
+    z = np.random.default_rng(1).normal(size=(3, 4)) * 1e3
+    np.testing.assert_array_equal(strict(linear, z), z)
+    assert linear(2).dtype == np.float64 and linear(2) == 2.0
+
+
+# --- dense ---------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("activation, g", [("relu", np_relu), ("sigmoid", expit), ("linear", identity)])
+def test_dense_matches_a_keras_dense_layer(tf, activation, g):
+    rng = np.random.default_rng(2)
+    n, units, m = 5, 4, 7
+    W = rng.normal(size=(n, units))
+    b = rng.normal(size=units)
+    x = rng.normal(size=(m, n))
+    layer = tf.keras.layers.Dense(units, activation=activation, dtype="float64")
+    layer.build((None, n))
+    layer.set_weights([W, b])
+    expected = layer(x).numpy()
+    np.testing.assert_allclose(strict(dense, x, W, b, g), expected, rtol=1e-13, atol=1e-15)
+    # One example as a 1-D vector gives one row of the batch.
+    np.testing.assert_allclose(strict(dense, x[3], W, b, g), expected[3], rtol=1e-13, atol=1e-15)
+
+
+def test_dense_matches_the_lecture_loop_over_units():
+    rng = np.random.default_rng(3)
+    for n, units in [(1, 1), (2, 3), (8, 25)]:
+        W, b = rng.normal(size=(n, units)), rng.normal(size=units)
+        for g in (np_relu, expit, identity, np.tanh):
+            a_in = rng.normal(size=n)
+            out = strict(dense, a_in, W, b, g)
+            assert out.shape == (units,)
+            np.testing.assert_allclose(out, lecture_dense(a_in, W, b, g), rtol=1e-13, atol=1e-15)
+            batch = rng.normal(size=(6, n))
+            out = strict(dense, batch, W, b, g)
+            assert out.shape == (6, units)
+            np.testing.assert_allclose(out, [lecture_dense(a, W, b, g) for a in batch], rtol=1e-13, atol=1e-15)
+
+
+def test_dense_applies_g_to_z():
+    seen = []
+
+    def g(z):
+        seen.append(z.copy())
+        return 2 * z
+
+    out = dense([1.0, 2.0], [[1.0, 0.0], [0.0, 1.0]], [10.0, 20.0], g)
+    np.testing.assert_array_equal(seen[0], [11.0, 22.0])
+    np.testing.assert_array_equal(out, [22.0, 44.0])
+
+
+def test_dense_accepts_lists_and_leaves_inputs_alone():
+    W, b, a_in = frozen([[1.0, -1.0], [-2.0, 0.5]]), frozen([0.1, 0.2]), frozen([3.0, -4.0])
+    out = strict(dense, a_in, W, b, np_relu)
+    np.testing.assert_allclose(out, [11.1, 0.0], rtol=1e-15)  # z = [11.1, -4.8]
+    np.testing.assert_array_equal(W, [[1.0, -1.0], [-2.0, 0.5]])
+    np.testing.assert_array_equal(a_in, [3.0, -4.0])
+    np.testing.assert_allclose(dense(a_in.tolist(), W.tolist(), b.tolist(), np_relu), out, rtol=1e-15)
+
+
+@pytest.mark.parametrize("a_in, W, b", [
+    (np.ones(3), np.ones((4, 2)), np.ones(2)),      # a_in has 3 features, W expects 4
+    (np.ones((5, 3)), np.ones((3, 2)), np.ones(3)),  # b does not match the units
+    (np.ones(3), np.ones(3), np.ones(1)),            # W is not a matrix
+])
+def test_dense_rejects_mismatched_shapes(a_in, W, b):
+    with pytest.raises(ValueError):
+        dense(a_in, W, b, identity)
+
+
+# --- sequential ----------------------------------------------------------------------
+
+
+def test_sequential_matches_a_keras_sequential_model(tf):
+    keras = tf.keras
+    rng = np.random.default_rng(4)
+    sizes = [6, 25, 15, 1]
+    layers = random_layers(rng, sizes, [np_relu, np_relu, expit])
+    model = keras.Sequential([keras.Input(shape=(6,), dtype="float64")] + [
+        keras.layers.Dense(units, activation=act, dtype="float64")
+        for units, act in zip(sizes[1:], ["relu", "relu", "sigmoid"])
+    ])
+    model.set_weights([p for W, b, _ in layers for p in (W, b)])
+    x = rng.normal(size=(20, 6))
+    expected = model(x).numpy()
+    np.testing.assert_allclose(strict(sequential, x, layers), expected, rtol=1e-12, atol=1e-15)
+    np.testing.assert_allclose(strict(sequential, x[0], layers), expected[0], rtol=1e-12, atol=1e-15)
+
+
+def test_sequential_matches_the_lecture_loops_layer_by_layer():
+    rng = np.random.default_rng(5)
+    layers = random_layers(rng, [3, 4, 4, 2], [np.tanh, np_relu, expit])
+    x = rng.normal(size=3)
+    a = x
+    for W, b, g in layers:
+        a = lecture_dense(a, W, b, g)
+    np.testing.assert_allclose(strict(sequential, x, layers), a, rtol=1e-13)
+
+
+def test_sequential_with_no_layers_returns_x_and_leaves_inputs_alone():
+    x = frozen([[1.0, 2.0]])
+    np.testing.assert_array_equal(sequential(x, []), x)
+    rng = np.random.default_rng(6)
+    layers = [(frozen(W), frozen(b), np_relu) for W, b in random_layers(rng, [2, 3, 1])]
+    strict(sequential, x, layers)
+    np.testing.assert_array_equal(x, [[1.0, 2.0]])
+
+
+# --- collapse_linear -----------------------------------------------------------------
+
+
+def test_collapse_linear_equals_the_stack_on_random_networks():
+    rng = np.random.default_rng(7)
+    for depth in range(1, 6):
+        for _ in range(5):
+            sizes = list(rng.integers(1, 9, size=depth + 1))
+            layers = random_layers(rng, sizes)
+            W, b = strict(collapse_linear, layers)
+            assert W.shape == (sizes[0], sizes[-1]) and b.shape == (sizes[-1],)
+            x = rng.normal(size=(10, sizes[0]))
+            # Against the same stack run layer by layer with g(z) = z ...
+            stack = sequential(x, [(W_l, b_l, identity) for W_l, b_l in layers])
+            np.testing.assert_allclose(x @ W + b, stack, rtol=1e-11, atol=1e-12)
+            # ... and against a plain chain of matrix products written out here.
+            a = x
+            for W_l, b_l in layers:
+                a = a @ W_l + b_l
+            np.testing.assert_allclose(x @ W + b, a, rtol=1e-11, atol=1e-12)
+
+
+def test_collapse_linear_matches_a_keras_model_of_linear_layers(tf):
+    keras = tf.keras
+    rng = np.random.default_rng(8)
+    sizes = [4, 8, 6, 3]
+    layers = random_layers(rng, sizes)
+    model = keras.Sequential([keras.Input(shape=(4,), dtype="float64")] + [
+        keras.layers.Dense(units, activation="linear", dtype="float64") for units in sizes[1:]
+    ])
+    model.set_weights([p for W_l, b_l in layers for p in (W_l, b_l)])
+    W, b = collapse_linear(layers)
+    x = rng.normal(size=(12, 4))
+    np.testing.assert_allclose(x @ W + b, model(x).numpy(), rtol=1e-12, atol=1e-13)
+
+
+def test_collapse_linear_known_example_from_the_lecture():
+    # a1 = w1 x + b1, a2 = w2 a1 + b2 = (w1 w2) x + (w2 b1 + b2)
+    w1, b1, w2, b2 = 2.0, 3.0, -4.0, 5.0
+    W, b = collapse_linear([([[w1]], [b1]), ([[w2]], [b2])])
+    np.testing.assert_array_equal(W, [[w1 * w2]])
+    np.testing.assert_array_equal(b, [w2 * b1 + b2])
+
+
+def test_collapse_linear_copies_and_leaves_inputs_alone():
+    W1, b1 = frozen([[1.0, 2.0]]), frozen([0.5, -0.5])
+    W, b = strict(collapse_linear, [(W1, b1)])
+    np.testing.assert_array_equal(W, W1)
+    np.testing.assert_array_equal(b, b1)
+    assert not np.shares_memory(W, W1) and not np.shares_memory(b, b1)
+    W.fill(0.0)  # the result belongs to the caller
+    np.testing.assert_array_equal(W1, [[1.0, 2.0]])
+
+
+def test_collapse_linear_rejects_an_empty_or_mismatched_stack():
+    with pytest.raises(ValueError):
+        collapse_linear([])
+    with pytest.raises(ValueError):
+        collapse_linear([(np.ones((2, 3)), np.ones(3)), (np.ones((4, 1)), np.ones(1))])
+
+
+def test_importing_the_module_does_not_import_tensorflow():
+    code = "import sys, solutions.activations; print('tensorflow' in sys.modules)"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "False"

@@ -1,0 +1,237 @@
+"""Tests of solutions.softmax against scipy, TensorFlow, Keras losses and 50-digit arithmetic."""
+
+import os
+import subprocess
+import sys
+import warnings
+
+import numpy as np
+import pytest
+import scipy.special
+from mpmath import mp
+
+from solutions.softmax import build_digit_classifier, softmax, sparse_categorical_crossentropy
+
+SCALES = [1e-3, 1.0, 30.0, 800.0, 1e4]
+SHAPES = [(1,), (2,), (10,), (1, 1), (4, 3), (32, 10), (3, 4, 5)]
+
+
+def strict(f, *args):
+    """f(*args) with every warning an error and every floating-point event raising, underflow included."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        with np.errstate(all="raise"):
+            return f(*args)
+
+
+def frozen(a):
+    """A read-only copy of a: any attempt to modify it in place raises ValueError."""
+    a = np.array(a)
+    a.flags.writeable = False
+    return a
+
+
+@pytest.fixture(scope="module")
+def tf():
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+    os.environ.setdefault("TF_ENABLE_ONEDNN_OPTS", "0")
+    import tensorflow
+
+    return tensorflow
+
+
+def exact_softmax(row):
+    """softmax of one row of doubles in 50-digit arithmetic, rounded to doubles."""
+    with mp.workdps(50):
+        e = [mp.exp(mp.mpf(float(v))) for v in row]
+        total = mp.fsum(e)
+        return np.array([float(v / total) for v in e])
+
+
+# --- softmax -------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("scale", SCALES)
+def test_softmax_matches_scipy_and_tensorflow(tf, scale):
+    rng = np.random.default_rng(int(scale * 1000))
+    for shape in SHAPES:
+        z = rng.normal(size=shape) * scale
+        a = strict(softmax, z)
+        assert a.shape == z.shape
+        np.testing.assert_allclose(a, scipy.special.softmax(z, axis=-1), rtol=1e-13, atol=1e-300)
+        np.testing.assert_allclose(a, tf.nn.softmax(tf.constant(z, tf.float64), axis=-1).numpy(),
+                                   rtol=1e-13, atol=1e-300)
+
+
+@pytest.mark.parametrize("scale", SCALES)
+def test_softmax_is_exact_to_double_precision(scale):
+    rng = np.random.default_rng(11)
+    z = rng.uniform(-scale, scale, size=(6, 5))
+    z[0] = [scale, -scale, 0.0, scale, -scale]  # ties at the max and the far ends of the range
+    a = strict(softmax, z)
+    for row, a_row in zip(z, a):
+        # exp(z - max(z)) inherits the rounding of z - max(z): a relative error up to
+        # |z - max(z)| * 2^-53, at most ~1e-13 for terms that do not underflow (|z - max| < 745).
+        np.testing.assert_allclose(a_row, exact_softmax(row), rtol=2e-13, atol=1e-300)
+
+
+def test_softmax_rows_are_probability_distributions_for_extreme_logits():
+    z = np.array([[1e4, -1e4, 0.0], [-1e4, -1e4, -1e4], [1e300, -1e300, 0.0], [709.0, 710.0, -745.0]])
+    a = strict(softmax, z)
+    assert np.all(np.isfinite(a)) and np.all(a >= 0)
+    np.testing.assert_allclose(a.sum(axis=-1), 1.0, rtol=0, atol=4.5e-16)
+    np.testing.assert_allclose(a[1], 1 / 3, rtol=1e-15)
+    np.testing.assert_array_equal(a[0], [1.0, 0.0, 0.0])
+
+
+def test_softmax_works_along_the_last_axis_only():
+    z = np.random.default_rng(12).normal(size=(3, 4, 5)) * 5
+    a = softmax(z)
+    np.testing.assert_allclose(a.sum(axis=-1), 1.0, rtol=0, atol=1e-15)
+    # Each row of a batch gets exactly what it would get alone.
+    for i in range(3):
+        for j in range(4):
+            np.testing.assert_array_equal(a[i, j], softmax(z[i, j]))
+
+
+def test_softmax_is_unchanged_by_adding_a_constant_to_every_logit():
+    z = np.random.default_rng(13).normal(size=(5, 7))
+    for c in [-1e3, 1e3, 5e3]:
+        # z + c rounds to a multiple of ulp(c), so compare to within that rounding.
+        np.testing.assert_allclose(softmax(z + c), softmax(z), rtol=abs(c) * 1e-14)
+
+
+def test_softmax_accepts_lists_and_leaves_inputs_alone():
+    z = frozen([[1.0, 2.0, 3.0], [0.0, 0.0, 0.0]])
+    a = strict(softmax, z)
+    np.testing.assert_array_equal(z, [[1.0, 2.0, 3.0], [0.0, 0.0, 0.0]])
+    out = softmax([[1, 2, 3], [0, 0, 0]])
+    assert isinstance(out, np.ndarray) and out.dtype == np.float64
+    np.testing.assert_array_equal(out, a)
+    np.testing.assert_array_equal(softmax([42.0]), [1.0])
+
+
+def test_softmax_rejects_a_scalar():
+    with pytest.raises(ValueError, match="scalar"):
+        softmax(3.0)
+
+
+# --- sparse_categorical_crossentropy -------------------------------------------------
+
+
+def random_probs(rng, m, k, spread=2.0):
+    """(m, k) rows of probabilities (a softmax of random logits, computed by scipy) and labels."""
+    probs = scipy.special.softmax(rng.normal(size=(m, k)) * spread, axis=-1)
+    return probs, rng.integers(0, k, size=m)
+
+
+@pytest.mark.parametrize("m, k", [(1, 2), (5, 3), (64, 10), (200, 4)])
+def test_sparse_categorical_crossentropy_matches_keras(tf, m, k):
+    probs, y = random_probs(np.random.default_rng(m * k), m, k)
+    # Keras clips probabilities to [1e-7, 1 - 1e-7]; these stay well inside.
+    assert probs.min() > 1e-5 and probs.max() < 1 - 1e-5
+    loss = tf.keras.losses.SparseCategoricalCrossentropy(dtype="float64")
+    assert strict(sparse_categorical_crossentropy, probs, y) == pytest.approx(float(loss(y, probs)), rel=1e-12)
+
+
+@pytest.mark.parametrize("spread", [0.1, 3.0, 30.0])
+def test_sparse_categorical_crossentropy_matches_tensorflow_and_a_loop(tf, spread):
+    probs, y = random_probs(np.random.default_rng(14), 50, 6, spread)
+    # Where p sums to 1, softmax(log p) = p, so TensorFlow's from-logits loss applies to log p.
+    with np.errstate(divide="ignore"):
+        expected = tf.reduce_mean(tf.nn.sparse_softmax_cross_entropy_with_logits(
+            labels=tf.constant(y), logits=tf.constant(np.log(probs), tf.float64))).numpy()
+    loop = sum(-np.log(probs[i][y[i]]) for i in range(len(y))) / len(y)
+    J = strict(sparse_categorical_crossentropy, probs, y)
+    assert J == pytest.approx(loop, rel=1e-13)
+    assert J == pytest.approx(float(expected), rel=1e-10)
+
+
+def test_sparse_categorical_crossentropy_known_values():
+    probs = [[0.25, 0.75], [0.5, 0.5]]
+    assert sparse_categorical_crossentropy(probs, [1, 0]) == pytest.approx((np.log(4 / 3) + np.log(2)) / 2, rel=1e-15)
+    assert sparse_categorical_crossentropy([[1.0, 0.0]], [0]) == 0.0
+
+
+def test_sparse_categorical_crossentropy_is_inf_for_a_zero_probability_without_warning():
+    # -log 0 = inf is the true value: the model gave the correct class no chance at all.
+    probs = [[1.0, 0.0, 0.0], [0.2, 0.3, 0.5]]
+    assert strict(sparse_categorical_crossentropy, probs, [1, 2]) == np.inf
+    # A zero on a class that is not the label costs nothing.
+    assert np.isfinite(strict(sparse_categorical_crossentropy, probs, [0, 2]))
+
+
+def test_sparse_categorical_crossentropy_input_types_and_no_mutation():
+    probs, y = random_probs(np.random.default_rng(15), 8, 3)
+    expected = sparse_categorical_crossentropy(probs, y)
+    assert type(expected) is float
+    probs_f, y_f = frozen(probs), frozen(y)
+    assert strict(sparse_categorical_crossentropy, probs_f, y_f) == expected
+    np.testing.assert_array_equal(probs_f, probs)
+    for labels in (y.tolist(), y.astype(np.uint8), y.astype(float)):
+        assert sparse_categorical_crossentropy(probs.tolist(), labels) == expected
+
+
+@pytest.mark.parametrize("probs, y, message", [
+    (np.full((3, 4), 0.25), [0, 1], "shape"),           # one label short
+    (np.full((3, 4), 0.25), [[0], [1], [2]], "shape"),  # labels as a column
+    (np.full((3, 4), 0.25), [0, 1, 4], "class ids"),    # class 4 of 0..3
+    (np.full((3, 4), 0.25), [0, -1, 2], "class ids"),
+    (np.full((3, 4), 0.25), [0, 1.5, 2], "integer"),
+    (np.full(4, 0.25), [1], "probs"),                   # probs must be (m, k)
+    (np.full((0, 4), 0.25), [], "probs"),               # no example at all
+    ([[-0.5, 1.5]], [0], "non-negative"),
+])
+def test_sparse_categorical_crossentropy_rejects_bad_input_clearly(probs, y, message):
+    with pytest.raises(ValueError, match=message):
+        sparse_categorical_crossentropy(probs, y)
+
+
+def test_importing_the_module_does_not_import_tensorflow():
+    code = "import sys, solutions.softmax; print('tensorflow' in sys.modules)"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "False"
+
+
+# --- build_digit_classifier ----------------------------------------------------------
+
+
+def load_digits_split():
+    """sklearn's 8x8 digits, pixels scaled to [0, 1], split 75/25 stratified by class."""
+    from sklearn.datasets import load_digits
+    from sklearn.model_selection import train_test_split
+
+    X, y = load_digits(return_X_y=True)
+    return train_test_split(X / 16, y, test_size=0.25, stratify=y, random_state=0)
+
+
+@pytest.fixture(scope="module")
+def trained_digits(tf):
+    tf.keras.utils.set_random_seed(0)
+    X_train, X_test, y_train, y_test = load_digits_split()
+    model = build_digit_classifier()
+    model.fit(X_train, y_train, epochs=40, batch_size=32, verbose=0)
+    return model, X_test, y_test
+
+
+@pytest.mark.slow
+def test_digit_classifier_loss_matches_its_output_layer(tf):
+    keras = tf.keras
+    model = build_digit_classifier()
+    assert model.input_shape == (None, 64)
+    assert model.output_shape == (None, 10)
+    assert model.optimizer is not None  # compiled
+    assert model.layers[-1].activation is keras.activations.linear
+    assert isinstance(model.loss, keras.losses.SparseCategoricalCrossentropy)
+    assert model.loss.get_config()["from_logits"] is True
+
+
+@pytest.mark.slow
+def test_digit_classifier_trains_to_95_percent_on_held_out_digits(trained_digits):
+    model, X_test, y_test = trained_digits
+    z = model(X_test).numpy()
+    accuracy = np.mean(np.argmax(z, axis=1) == y_test)
+    assert accuracy >= 0.95
+    # Logits, not probabilities: rows do not sum to 1 until a softmax is applied.
+    assert not np.allclose(z.sum(axis=1), 1.0)
+    np.testing.assert_allclose(softmax(z).sum(axis=1), 1.0, rtol=1e-12)
