@@ -4,7 +4,8 @@ Run after `make release` whenever a source notebook changes:
     .venv/bin/python samples/build_samples.py CHAPTER [CHAPTER ...]
 Each answers module maps a sample student id to (answers, extra_cells): answers maps a solution
 cell's grade_id to the code the "student" wrote ("REFERENCE" takes the source notebook's solution),
-extra_cells maps a grade_id to a code cell the student added after that cell.
+extra_cells maps a grade_id to a code cell the student added after that cell ("KERNEL_TAMPERING"
+for the standard tampering cell below). EXPECTED_SCORES maps each sample to its score.
 """
 
 import copy
@@ -16,6 +17,22 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 
+# The cell a tampering student adds: it makes every test cell "pass" in the student's own kernel
+# (errors swallowed, numpy's comparisons and the notebook's test helper neutered). An answers
+# module asks for it with the string "KERNEL_TAMPERING" as an extra cell.
+KERNEL_TAMPERING = '''# Make every test cell "pass" in this kernel: swallow all errors and neuter the checks.
+import numpy as np
+def _swallow(lines):
+    body = "".join("    " + line for line in lines) or "    pass\\n"
+    return ["try:\\n"] + [body] + ["except BaseException:\\n", "    print('passed')\\n"]
+get_ipython().input_transformers_post.append(_swallow)
+np.testing.assert_allclose = lambda *args, **kwargs: None
+np.allclose = lambda *args, **kwargs: True
+np.isclose = lambda a, b, *args, **kwargs: np.ones(np.broadcast(a, b).shape, dtype=bool)
+def expect_close(*args, **kwargs):
+    print("passed")
+'''
+
 
 def _text(source):
     return "".join(source) if isinstance(source, list) else source
@@ -23,7 +40,7 @@ def _text(source):
 
 def reference_answer(source_cell):
     """The source notebook's solution, without nbgrader's markers."""
-    return re.sub(r"[ \t]*### (BEGIN|END) SOLUTION\n", "", _text(source_cell["source"]))
+    return re.sub(r"[ \t]*### (BEGIN|END) SOLUTION[ \t]*(\n|$)", "", _text(source_cell["source"])).rstrip() + "\n"
 
 
 def build(release_nb, source_nb, answers, extra_cells=None):
@@ -38,8 +55,10 @@ def build(release_nb, source_nb, answers, extra_cells=None):
                 else answer
         cells.append(cell)
         if extra_cells and grade_id in extra_cells:
+            extra = extra_cells[grade_id]
             cells.append({"cell_type": "code", "execution_count": None, "metadata": {},
-                          "outputs": [], "source": extra_cells[grade_id]})
+                          "outputs": [], "source": KERNEL_TAMPERING if extra == "KERNEL_TAMPERING"
+                          else extra})
     nb["cells"] = cells
     return nb
 

@@ -4,9 +4,9 @@ import os
 
 import numpy as np
 
-# exp(-|z|) rounds to 0 (or to a subnormal) once |z| > ~708: that is the correctly rounded
-# answer, not an error, so every exp below runs under np.errstate(under="ignore"). The
-# functions are then quiet even when the caller has set np.errstate(all="raise").
+# exp(-|z|) underflows (to a subnormal past |z| ~ 708, to 0 past ~745): that is the correctly
+# rounded answer, not an error, so every exp below runs under np.errstate(under="ignore").
+# The functions are then quiet even when the caller has set np.errstate(all="raise").
 
 
 def sigmoid(z):

@@ -16,18 +16,24 @@ def _cell_text(cell):
 def secrets_of(source_notebook):
     """Distinctive lines of the solution regions and hidden tests of one source notebook."""
     nb = json.loads(Path(source_notebook).read_text())
-    found = []
+    found, public = [], []
     for cell in nb["cells"]:
         text = _cell_text(cell)
         for begin, end in (("### BEGIN SOLUTION", "### END SOLUTION"),
                            ("### BEGIN HIDDEN TESTS", "### END HIDDEN TESTS")):
-            for region in re.findall(re.escape(begin) + r"(.*?)" + re.escape(end), text, re.S):
+            pattern = re.escape(begin) + r"(.*?)" + re.escape(end)
+            for region in re.findall(pattern, text, re.S):
                 for line in region.splitlines():
                     line = line.strip()
                     # Short or generic lines (`return e`, an import) prove nothing; long ones do.
                     if len(line) >= 40 and not line.startswith(("#", "import ", "from ")):
                         found.append(line)
-    return found
+            text = re.sub(pattern, "", text, flags=re.S)
+        public.append(text)
+    # A line the student version shows anyway (a visible test repeated in the hidden ones) is
+    # not a secret.
+    public_text = "\n".join(public)
+    return [line for line in found if line not in public_text]
 
 
 def leaks_in(paths, secrets):

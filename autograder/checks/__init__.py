@@ -3,7 +3,7 @@
 import importlib
 
 # Course order.
-CHAPTERS = ["softmax"]
+CHAPTERS = ["softmax", "stability"]
 
 
 def all_checks():

@@ -3,18 +3,6 @@
 # The score each sample must get from `nbgrader autograde` (out of 10).
 EXPECTED_SCORES = {"sample-correct": 10, "sample-untouched": 0, "sample-partial": 3, "sample-tamper": 0}
 
-TAMPER = '''# Make every test cell "pass" in this kernel: swallow all errors and neuter the checks.
-import numpy as np
-def _swallow(lines):
-    body = "".join("    " + line for line in lines) or "    pass\\n"
-    return ["try:\\n"] + [body] + ["except BaseException:\\n", "    print('passed')\\n"]
-get_ipython().input_transformers_post.append(_swallow)
-np.testing.assert_allclose = lambda *args, **kwargs: None
-np.allclose = lambda *args, **kwargs: True
-np.isclose = lambda a, b, *args, **kwargs: np.ones(np.broadcast(a, b).shape, dtype=bool)
-def expect_close(*args, **kwargs):
-    print("passed")
-'''
 SAMPLES = {
     "sample-correct": ({"softmax": "REFERENCE", "sparse_categorical_crossentropy": "REFERENCE",
                         "build_digit_classifier": "REFERENCE"}, None),
@@ -49,5 +37,5 @@ SAMPLES = {
 ''',
         "build_digit_classifier": '''def build_digit_classifier():
     return None
-'''}, {"setup": TAMPER}),
+'''}, {"setup": "KERNEL_TAMPERING"}),
 }

@@ -113,6 +113,11 @@ def log_sum_exp(z):
     c = np.max(z, axis=-1, keepdims=True)
     return (np.squeeze(c, axis=-1) + np.log(np.sum(np.exp(z - c), axis=-1))).astype(float)
 """,
+    "logits clipped to [-700, 700] so that exp cannot overflow": """
+def log_sum_exp(z):
+    z = np.clip(np.asarray(z, dtype=float), -700, 700)
+    return np.log(np.sum(np.exp(z), axis=-1))
+""",
     "modifies its input": """
 def log_sum_exp(z):
     if isinstance(z, np.ndarray):
@@ -293,6 +298,13 @@ def softmax_cross_entropy_with_logits(logits, y):
     lse = np.log(np.sum(np.exp(z), axis=1))
     return float(np.mean(lse - z[np.arange(len(z)), y]))
 """,
+    "one max for the whole batch (a row far below it underflows)": """
+def softmax_cross_entropy_with_logits(logits, y):
+    z = np.asarray(logits, dtype=float)
+    shifted = z - np.max(z)
+    log_a = shifted - np.log(np.sum(np.exp(shifted), axis=1, keepdims=True))
+    return float(np.mean(-log_a[np.arange(len(z)), y]))
+""",
     "probabilities clipped to [1e-7, 1] as Keras does": """
 def softmax_cross_entropy_with_logits(logits, y):
     z = np.asarray(logits, dtype=float)
@@ -374,6 +386,12 @@ def binary_cross_entropy_with_logits(logits, y):
     z = np.asarray(logits, dtype=float)
     y = np.asarray(y, dtype=float)
     return float(np.mean(-y * log_expit(z) - (1 - y) * log_expit(-z)))
+""",
+    "np.log(1 + ...) instead of np.log1p (tiny terms lost, within tolerance)": """
+def binary_cross_entropy_with_logits(logits, y):
+    z = np.asarray(logits, dtype=float)
+    y = np.asarray(y, dtype=float)
+    return float(np.mean(np.where(z > 0, z, 0.0) - z * y + np.log(1 + np.exp(-np.abs(z)))))
 """,
     "a loop over the flattened entries with math": """
 import math

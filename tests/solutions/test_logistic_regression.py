@@ -102,7 +102,7 @@ def test_sigmoid_symmetry_and_known_values():
     z = np.linspace(-50, 50, 1001)
     np.testing.assert_allclose(sigmoid(z) + sigmoid(-z), 1.0, rtol=0, atol=4.5e-16)  # two ulps of 1
     assert sigmoid(0.0) == 0.5
-    assert sigmoid(np.log(3.0)) == pytest.approx(0.75, rel=1e-15)
+    assert sigmoid(np.log(3.0)) == pytest.approx(0.75, rel=1e-15, abs=0)
 
 
 def test_sigmoid_accepts_scalars_lists_and_ints_and_returns_ndarray():
@@ -139,14 +139,14 @@ def test_compute_cost_matches_keras_binary_crossentropy(tf):
     X, y, w, b = problem(np.random.default_rng(3), 40, 6, 5.0)
     bce = tf.keras.losses.BinaryCrossentropy(from_logits=True, dtype="float64")
     expected = float(bce(y[:, None], (X @ w + b)[:, None]))
-    assert strict(compute_cost, X, y, w, b) == pytest.approx(expected, rel=1e-12)
+    assert strict(compute_cost, X, y, w, b) == pytest.approx(expected, rel=1e-12, abs=0)
 
 
 def test_compute_cost_matches_the_textbook_formula_for_moderate_z():
     X, y, w, b = problem(np.random.default_rng(4), 30, 4, 3.0)
     f = expit(X @ w + b)
     textbook = np.mean(-y * np.log(f) - (1 - y) * np.log(1 - f))
-    assert compute_cost(X, y, w, b) == pytest.approx(textbook, rel=1e-12)
+    assert compute_cost(X, y, w, b) == pytest.approx(textbook, rel=1e-12, abs=0)
 
 
 @pytest.mark.parametrize("scale", [1.0, 40.0, 800.0, 1e4])
@@ -160,9 +160,9 @@ def test_compute_cost_is_exact_when_the_sigmoid_saturates(scale):
 def test_compute_cost_known_values():
     X = [[1.0, 2.0], [3.0, -1.0]]
     # z = 0 everywhere: g(z) = 1/2 and every loss is log 2.
-    assert compute_cost(X, [0, 1], [0, 0], 0) == pytest.approx(math.log(2), rel=1e-15)
+    assert compute_cost(X, [0, 1], [0, 0], 0) == pytest.approx(math.log(2), rel=1e-15, abs=0)
     # A confident wrong answer costs about |z|, not inf.
-    assert strict(compute_cost, [[1.0]], [0.0], [1e4], 0.0) == pytest.approx(1e4, rel=1e-15)
+    assert strict(compute_cost, [[1.0]], [0.0], [1e4], 0.0) == pytest.approx(1e4, rel=1e-15, abs=0)
     # A confident right answer costs e^{-|z|}, rounded: 0, not nan.
     assert strict(compute_cost, [[1.0]], [1.0], [1e4], 0.0) == 0.0
 
@@ -276,7 +276,7 @@ def test_gradient_descent_matches_the_lecture_loops():
     w, b, J_history = strict(gradient_descent, X, y, w_in, 0.2, 0.5, 40)
     w_ref, b_ref, J_ref = lecture_loops(X.tolist(), y.tolist(), w_in, 0.2, 0.5, 40)
     np.testing.assert_allclose(w, w_ref, rtol=1e-12)
-    assert b == pytest.approx(b_ref, rel=1e-12)
+    assert b == pytest.approx(b_ref, rel=1e-12, abs=0)
     np.testing.assert_allclose(J_history, J_ref, rtol=1e-12)
 
 
@@ -285,7 +285,7 @@ def test_gradient_descent_reproduces_the_course_lab_result():
     # w = [5.28 5.08], b = -14.222409982019837 after 10000 steps of alpha = 0.1 from zeros.
     w, b, J_history = gradient_descent(TOY_X, TOY_Y, np.zeros(2), 0.0, 0.1, 10000)
     np.testing.assert_allclose(w, [5.28, 5.08], atol=5e-3)
-    assert b == pytest.approx(-14.222409982019837, rel=1e-9)
+    assert b == pytest.approx(-14.222409982019837, rel=1e-9, abs=0)
 
 
 def test_gradient_descent_history_decreases_on_a_separable_problem():
@@ -304,10 +304,11 @@ def test_gradient_descent_leaves_w_in_alone_and_returns_new_arrays():
 
     # Even with no step at all, w is a copy the caller may modify freely.
     w_in = np.array([0.5, -0.5])
-    w, b, J_history = gradient_descent(TOY_X, TOY_Y, w_in, 1.5, 0.1, 0)
+    w, b, J_history = gradient_descent(TOY_X, TOY_Y, w_in, 2, 0.1, 0)
     np.testing.assert_array_equal(w, w_in)
     assert not np.shares_memory(w, w_in)
-    assert b == 1.5 and len(J_history) == 0
+    assert type(b) is float and b == 2.0
+    assert len(J_history) == 0
 
 
 def test_gradient_descent_return_types():
