@@ -1,44 +1,23 @@
 """Tests of solutions.activations against TensorFlow, Keras layers and the lecture's unit-by-unit loops."""
 
-import os
 import subprocess
 import sys
-import warnings
 
 import numpy as np
 import pytest
 from scipy.special import expit
 
 from solutions.activations import collapse_linear, dense, linear, relu, sequential
+from tests.solutions.helpers import frozen as _frozen, strict
 
 
-def strict(f, *args):
-    """f(*args) with every warning an error and every floating-point event raising, underflow included."""
-    with warnings.catch_warnings():
-        warnings.simplefilter("error")
-        with np.errstate(all="raise"):
-            return f(*args)
-
-
-def frozen(a):
-    """A read-only float copy of a: any attempt to modify it in place raises ValueError."""
-    a = np.array(a, dtype=float)
-    a.flags.writeable = False
-    return a
+def frozen_float(a):
+    return _frozen(a, dtype=float)
 
 
 def identity(z):
     """g(z) = z, written here so the tests do not lean on solutions.activations.linear."""
     return z
-
-
-@pytest.fixture(scope="module")
-def tf():
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
-    os.environ.setdefault("TF_ENABLE_ONEDNN_OPTS", "0")
-    import tensorflow
-
-    return tensorflow
 
 
 def random_layers(rng, sizes, activations=None):
@@ -94,7 +73,7 @@ def test_relu_accepts_scalars_lists_and_ints_and_returns_ndarray():
 
 
 def test_relu_and_linear_do_not_modify_their_input():
-    z = frozen([-1.0, 0.0, 2.0])
+    z = frozen_float([-1.0, 0.0, 2.0])
     strict(relu, z)
     out = strict(linear, z)
     np.testing.assert_array_equal(z, [-1.0, 0.0, 2.0])
@@ -155,7 +134,7 @@ def test_dense_applies_g_to_z():
 
 
 def test_dense_accepts_lists_and_leaves_inputs_alone():
-    W, b, a_in = frozen([[1.0, -1.0], [-2.0, 0.5]]), frozen([0.1, 0.2]), frozen([3.0, -4.0])
+    W, b, a_in = frozen_float([[1.0, -1.0], [-2.0, 0.5]]), frozen_float([0.1, 0.2]), frozen_float([3.0, -4.0])
     out = strict(dense, a_in, W, b, np_relu)
     np.testing.assert_allclose(out, [11.1, 0.0], rtol=1e-15)  # z = [11.1, -4.8]
     np.testing.assert_array_equal(W, [[1.0, -1.0], [-2.0, 0.5]])
@@ -203,10 +182,10 @@ def test_sequential_matches_the_lecture_loops_layer_by_layer():
 
 
 def test_sequential_with_no_layers_returns_x_and_leaves_inputs_alone():
-    x = frozen([[1.0, 2.0]])
+    x = frozen_float([[1.0, 2.0]])
     np.testing.assert_array_equal(sequential(x, []), x)
     rng = np.random.default_rng(6)
-    layers = [(frozen(W), frozen(b), np_relu) for W, b in random_layers(rng, [2, 3, 1])]
+    layers = [(frozen_float(W), frozen_float(b), np_relu) for W, b in random_layers(rng, [2, 3, 1])]
     strict(sequential, x, layers)
     np.testing.assert_array_equal(x, [[1.0, 2.0]])
 
@@ -256,7 +235,7 @@ def test_collapse_linear_known_example_from_the_lecture():
 
 
 def test_collapse_linear_copies_and_leaves_inputs_alone():
-    W1, b1 = frozen([[1.0, 2.0]]), frozen([0.5, -0.5])
+    W1, b1 = frozen_float([[1.0, 2.0]]), frozen_float([0.5, -0.5])
     W, b = strict(collapse_linear, [(W1, b1)])
     np.testing.assert_array_equal(W, W1)
     np.testing.assert_array_equal(b, b1)

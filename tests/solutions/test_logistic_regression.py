@@ -1,10 +1,8 @@
 """Tests of solutions.logistic_regression against scipy, TensorFlow, mpmath and plain-Python loops."""
 
 import math
-import os
 import subprocess
 import sys
-import warnings
 
 import numpy as np
 import pytest
@@ -12,39 +10,21 @@ from mpmath import mp
 from scipy.special import expit
 
 from solutions.logistic_regression import (
+
     build_binary_classifier,
     compute_cost,
     compute_gradient,
     gradient_descent,
     sigmoid,
 )
+from tests.solutions.helpers import frozen as _frozen, strict
+
+
+def frozen_float(a):
+    return _frozen(a, dtype=float)
 
 SCALES = [1e-3, 1.0, 30.0, 800.0, 1e4]
 SHAPES = [(1,), (7,), (1, 1), (4, 3), (50, 10), (2, 3, 4)]
-
-
-def strict(f, *args):
-    """f(*args) with every warning an error and every floating-point event raising, underflow included."""
-    with warnings.catch_warnings():
-        warnings.simplefilter("error")
-        with np.errstate(all="raise"):
-            return f(*args)
-
-
-def frozen(a):
-    """A read-only float copy of a: any attempt to modify it in place raises ValueError."""
-    a = np.array(a, dtype=float)
-    a.flags.writeable = False
-    return a
-
-
-@pytest.fixture(scope="module")
-def tf():
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
-    os.environ.setdefault("TF_ENABLE_ONEDNN_OPTS", "0")
-    import tensorflow
-
-    return tensorflow
 
 
 def problem(rng, m, n, scale):
@@ -115,7 +95,7 @@ def test_sigmoid_accepts_scalars_lists_and_ints_and_returns_ndarray():
 
 
 def test_sigmoid_does_not_modify_its_input():
-    z = frozen(np.linspace(-3, 3, 7))
+    z = frozen_float(np.linspace(-3, 3, 7))
     strict(sigmoid, z)
     np.testing.assert_array_equal(z, np.linspace(-3, 3, 7))
 
@@ -169,7 +149,7 @@ def test_compute_cost_known_values():
 
 def test_compute_cost_returns_a_python_float_and_leaves_inputs_alone():
     X, y, w, b = problem(np.random.default_rng(6), 8, 3, 2.0)
-    Xf, yf, wf = frozen(X), frozen(y), frozen(w)
+    Xf, yf, wf = frozen_float(X), frozen_float(y), frozen_float(w)
     cost = strict(compute_cost, Xf, yf, wf, b)
     assert type(cost) is float
     np.testing.assert_array_equal(Xf, X)
@@ -223,7 +203,7 @@ def test_compute_gradient_matches_central_differences_of_an_independent_cost():
 
 def test_compute_gradient_types_shapes_and_inputs():
     X, y, w, b = problem(np.random.default_rng(9), 10, 3, 1.0)
-    Xf, yf, wf = frozen(X), frozen(y), frozen(w)
+    Xf, yf, wf = frozen_float(X), frozen_float(y), frozen_float(w)
     dj_dw, dj_db = strict(compute_gradient, Xf, yf, wf, b)
     assert isinstance(dj_dw, np.ndarray) and dj_dw.shape == (3,)
     assert type(dj_db) is float
@@ -297,7 +277,7 @@ def test_gradient_descent_history_decreases_on_a_separable_problem():
 
 
 def test_gradient_descent_leaves_w_in_alone_and_returns_new_arrays():
-    w_in = frozen([0.5, -0.5])
+    w_in = frozen_float([0.5, -0.5])
     w, b, J_history = strict(gradient_descent, TOY_X, TOY_Y, w_in, 0.0, 0.1, 3)
     np.testing.assert_array_equal(w_in, [0.5, -0.5])
     assert not np.shares_memory(w, w_in)

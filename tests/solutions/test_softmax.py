@@ -1,9 +1,7 @@
 """Tests of solutions.softmax against scipy, TensorFlow, Keras losses and 50-digit arithmetic."""
 
-import os
 import subprocess
 import sys
-import warnings
 
 import numpy as np
 import pytest
@@ -11,33 +9,11 @@ import scipy.special
 from mpmath import mp
 
 from solutions.softmax import build_digit_classifier, softmax, sparse_categorical_crossentropy
+from tests.solutions.helpers import frozen, strict
+
 
 SCALES = [1e-3, 1.0, 30.0, 800.0, 1e4]
 SHAPES = [(1,), (2,), (10,), (1, 1), (4, 3), (32, 10), (3, 4, 5)]
-
-
-def strict(f, *args):
-    """f(*args) with every warning an error and every floating-point event raising, underflow included."""
-    with warnings.catch_warnings():
-        warnings.simplefilter("error")
-        with np.errstate(all="raise"):
-            return f(*args)
-
-
-def frozen(a):
-    """A read-only copy of a: any attempt to modify it in place raises ValueError."""
-    a = np.array(a)
-    a.flags.writeable = False
-    return a
-
-
-@pytest.fixture(scope="module")
-def tf():
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
-    os.environ.setdefault("TF_ENABLE_ONEDNN_OPTS", "0")
-    import tensorflow
-
-    return tensorflow
 
 
 def exact_softmax(row):
