@@ -3,6 +3,7 @@
 import json
 import os
 import selectors
+import shutil
 import signal
 import subprocess
 import sys
@@ -11,7 +12,7 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from autograder import child
+from autograder import child, sandbox
 
 CHILD_SCRIPT = Path(child.__file__).resolve()
 
@@ -97,7 +98,12 @@ def run_calls(cells, calls, load_timeout=60.0, python=None):
 
 def _run_once(cells, calls, load_timeout, python):
     """One child process: returns (outcomes, cell_errors, stop) where stop says why it ended early."""
+    sandboxed = sandbox.require_sandbox()
+    limits = sandbox.Limits()
     with tempfile.TemporaryDirectory(prefix="grade-") as scratch:
+        os.chmod(scratch, 0o700)
+        script = os.path.join(scratch, "child.py")
+        shutil.copy(CHILD_SCRIPT, script)
         job_path = os.path.join(scratch, "job.json")
         with open(job_path, "w", encoding="utf-8") as f:
             json.dump({"cells": list(cells),
@@ -107,17 +113,37 @@ def _run_once(cells, calls, load_timeout, python):
         read_fd, write_fd = os.pipe()
         env = {k: os.environ[k] for k in _CHILD_ENV_KEEP if k in os.environ}
         env.update(_CHILD_ENV_SET)
+        argv = [python, "-I", script, job_path, str(write_fd)]
+        group = sandbox.ResourceGroup(limits) if sandboxed else None
+        if sandboxed:
+            argv = sandbox.bwrap_command(argv, scratch, env=env)
+
+        def confine():
+            if group:
+                group.join(os.getpid())
+            sandbox.apply_rlimits(limits, group.active if group else set())
+
         output_path = os.path.join(scratch, "output.txt")
         with open(output_path, "wb") as output:
-            proc = subprocess.Popen(
-                [python, "-I", str(CHILD_SCRIPT), job_path, str(write_fd)],
-                cwd=scratch, env=env, stdin=subprocess.DEVNULL, stdout=output, stderr=output,
-                pass_fds=(write_fd,), start_new_session=True)
+            proc = subprocess.Popen(argv, cwd=scratch, env=env, stdin=subprocess.DEVNULL,
+                                    stdout=output, stderr=output, pass_fds=(write_fd,),
+                                    start_new_session=True, preexec_fn=confine)
         os.close(write_fd)
         try:
-            return _collect(proc, read_fd, calls, load_timeout)
+            done, errors, stop = _collect(proc, read_fd, calls, load_timeout)
+            if stop and group and group.memory_limit_hit():
+                stop["log"] = stop["log"].replace("ended", "was killed at the memory limit "
+                                                  f"({limits.memory_bytes >> 20} MB) and ended")
+                if stop.get("outcome"):
+                    stop["outcome"].error = (f"stopped: it used more than the memory limit "
+                                             f"({limits.memory_bytes >> 20} MB)")
+            if stop and group and group.process_limit_hit():
+                stop["log"] += f" (the process limit of {limits.max_processes} was reached)"
+            return done, errors, stop
         finally:
             _kill_group(proc)
+            if group:
+                group.close()
             os.close(read_fd)
 
 
@@ -186,8 +212,12 @@ def _readable(fd):
 
 def _crash(proc, current, loaded):
     code = proc.poll()
+    if code is not None and code > 128:   # bubblewrap reports a signal as 128 + its number
+        code = 128 - code
     how = f"exit code {code}" if code is not None and code >= 0 else \
         f"signal {signal.Signals(-code).name}" if code is not None else "unknown"
+    how = {"signal SIGXFSZ": "signal SIGXFSZ: the output/file size limit",
+           "signal SIGXCPU": "signal SIGXCPU: the CPU time limit"}.get(how, how)
     if current is None:
         where = "while loading the notebook's code" if not loaded else "between calls"
         return {"abandon": True, "log": f"process ended {where} ({how})"}
