@@ -10,9 +10,9 @@ sys.path.insert(0, str(ROOT))  # the `nbgrader` command does not put the course 
 from nbconvert.preprocessors import ClearMetadataPreprocessor, CSSHTMLHeaderPreprocessor  # noqa: E402
 from nbgrader.preprocessors import (  # noqa: E402
     AssignLatePenalties, CheckCellMetadata, ClearHiddenTests,
-    Execute, GetGrades, IgnorePattern, LimitOutput, SaveAutoGrades)
+    GetGrades, IgnorePattern, LimitOutput, SaveAutoGrades)
 
-from autograder.nbgrader_plugin import TrustedVerdict  # noqa: E402
+from autograder.nbgrader_plugin import SandboxedExecute, TrustedVerdict  # noqa: E402
 
 c = get_config()  # noqa: F821 - provided by traitlets when nbgrader loads this file
 
@@ -27,10 +27,11 @@ c.ClearSolutions.code_stub = {"python": "# YOUR CODE HERE\nraise NotImplementedE
 c.Execute.timeout = 300          # per cell: the Keras exercise imports TensorFlow and trains
 c.Execute.interrupt_on_timeout = True
 
-# The verdict comes from TrustedVerdict, not from the student's kernel: it runs after the
-# kernel has executed the notebook and before SaveAutoGrades reads the test cells.
+# The student's kernel runs sandboxed (no network, no course files, memory/process/time limits),
+# and the verdict comes from TrustedVerdict, not from that kernel: it runs after the kernel has
+# executed the notebook and before SaveAutoGrades reads the test cells.
 c.Autograde.autograde_preprocessors = [
-    Execute,
+    SandboxedExecute,
     IgnorePattern,
     ClearMetadataPreprocessor,
     LimitOutput,
