@@ -14,7 +14,7 @@ export TF_CPP_MIN_LOG_LEVEL := 3
 export TF_ENABLE_ONEDNN_OPTS := 0
 export PYTHONPATH := $(CURDIR)
 
-.PHONY: demo test venv release site grade clean
+.PHONY: demo test system venv release site grade clean
 
 demo: site grade
 	@echo
@@ -26,7 +26,11 @@ demo: site grade
 	@echo
 	@cat exports/grades.csv
 
-venv: $(VENV)/.installed
+# Debian packages: bubblewrap (grading confines student code) and chromium (browser tests).
+system:
+	@bash scripts/install-system-packages
+
+venv: system $(VENV)/.installed
 
 $(VENV)/.installed: requirements.txt
 	@echo "== Installing the Python environment into $(VENV) (a few minutes the first time)"

@@ -9,10 +9,11 @@ sys.path.insert(0, str(ROOT))  # the `nbgrader` command does not put the course 
 
 from nbconvert.preprocessors import ClearMetadataPreprocessor, CSSHTMLHeaderPreprocessor  # noqa: E402
 from nbgrader.preprocessors import (  # noqa: E402
-    AssignLatePenalties, CheckCellMetadata, ClearHiddenTests,
-    GetGrades, IgnorePattern, LimitOutput, SaveAutoGrades)
+    AssignLatePenalties, CheckCellMetadata, ClearHiddenTests, ClearOutput, DeduplicateIds,
+    GetGrades, IgnorePattern, LimitOutput, OverwriteCells, OverwriteKernelspec, SaveAutoGrades)
 
-from autograder.nbgrader_plugin import SandboxedExecute, TrustedVerdict  # noqa: E402
+from autograder.nbgrader_plugin import (  # noqa: E402
+    SandboxedExecute, ScrubNbgraderMetadata, TrustedVerdict)
 
 c = get_config()  # noqa: F821 - provided by traitlets when nbgrader loads this file
 
@@ -26,6 +27,18 @@ c.CourseDirectory.ignore = [".ipynb_checkpoints", "*.pyc", "__pycache__", "feedb
 c.ClearSolutions.code_stub = {"python": "# YOUR CODE HERE\nraise NotImplementedError()"}
 c.Execute.timeout = 300          # per cell: the Keras exercise imports TensorFlow and trains
 c.Execute.interrupt_on_timeout = True
+
+# Student-edited metadata is scrubbed before nbgrader reads it, and course cells the student
+# deleted come back (so a deleted test cell is still graded).
+c.Autograde.sanitize_preprocessors = [
+    ClearOutput,
+    ScrubNbgraderMetadata,
+    DeduplicateIds,
+    OverwriteKernelspec,
+    OverwriteCells,
+    CheckCellMetadata,
+]
+c.OverwriteCells.add_missing_cells = True
 
 # The student's kernel runs sandboxed (no network, no course files, memory/process/time limits),
 # and the verdict comes from TrustedVerdict, not from that kernel: it runs after the kernel has

@@ -166,8 +166,10 @@ class Check:
         for case, call in zip(cases, calls):
             outcome = outcomes.get(call.key) or Outcome(ok=False, error="was not run")
             message = self.judge_one(case, outcome)
-            if outcome.timed_out or outcome.crashed:
-                notes.append(f"{call.key}: {outcome.error}")
+            note = f"{self.exercise_id}: {outcome.error}"
+            if (outcome.timed_out or outcome.crashed) and note not in notes \
+                    and not outcome.error.startswith("not run:"):
+                notes.append(note)
             if message:
                 failures.append(Failure(case, message))
                 if outcome.missing:

@@ -96,7 +96,8 @@ def check_loss_matches_output(model, expected_losses):
     if from_logits and activation != "linear":
         raise Mismatch(f"the output layer applies '{activation}' but the loss has "
                        f"from_logits=True: the loss would apply it a second time. Use a linear "
-                       f"output layer with from_logits=True.")
+                       f"output layer with from_logits=True, or keep '{activation}' and set "
+                       f"from_logits=False (where the task allows it).")
     if not from_logits and activation not in PROBABILITY_OUTPUTS:
         raise Mismatch(f"the output layer is '{activation}' but the loss expects probabilities "
                        f"(from_logits=False). Use from_logits=True with a linear output layer.")

@@ -65,8 +65,9 @@ class RunReport:
     seconds: float = 0.0
 
 
-class ChildLoadTimeout(Exception):
-    pass
+def exercise_of(key):
+    """Call keys are `exercise_id#case`; calls of one exercise share the part before '#'."""
+    return key.split("#", 1)[0]
 
 
 def run_calls(cells, calls, load_timeout=60.0, python=None):
@@ -86,6 +87,14 @@ def run_calls(cells, calls, load_timeout=60.0, python=None):
             log.append(stop["log"])
             if stop.get("key"):
                 outcomes[stop["key"]] = stop["outcome"]
+                # One hang or crash says enough about that exercise: its other cases are not
+                # run again (each would cost another time limit), the other exercises are.
+                group = exercise_of(stop["key"])
+                for c in pending:
+                    if c.key not in outcomes and exercise_of(c.key) == group:
+                        outcomes[c.key] = Outcome(ok=False, crashed=True, error=(
+                            f"not run: an earlier case of this exercise was stopped "
+                            f"({stop['outcome'].error})"))
             elif stop.get("abandon"):
                 for c in pending:
                     if c.key not in outcomes:

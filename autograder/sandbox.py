@@ -204,6 +204,7 @@ class SandboxedKernelManager(_kernel_manager_base()):
         self.sandboxed = require_sandbox()
         self._dirs = []
         self._group = None
+        self._memory_hit = False
         self.limits = Limits()
         if self.sandboxed:
             ipc_dir = self._tempdir("kernel-ipc-")
@@ -223,7 +224,9 @@ class SandboxedKernelManager(_kernel_manager_base()):
         cwd = kw.get("cwd") or os.getcwd()
         scratch = self._tempdir("kernel-scratch-")
         # The kernel works in a copy of the notebook's folder: what it writes is thrown away.
-        shutil.copytree(cwd, scratch, dirs_exist_ok=True)
+        # Notebooks stay out: nbgrader has restored the hidden tests into the one being graded.
+        shutil.copytree(cwd, scratch, dirs_exist_ok=True,
+                        ignore=shutil.ignore_patterns("*.ipynb", ".ipynb_checkpoints"))
         env = {"PATH": "/usr/bin:/bin", "LANG": "C.UTF-8", "TF_CPP_MIN_LOG_LEVEL": "3",
                "TF_ENABLE_ONEDNN_OPTS": "0", "MPLBACKEND": "module://matplotlib_inline.backend_inline",
                "MPLCONFIGDIR": "/tmp", "PYTHONDONTWRITEBYTECODE": "1", "OMP_NUM_THREADS": "1"}
@@ -243,7 +246,9 @@ class SandboxedKernelManager(_kernel_manager_base()):
         return ["/bin/sh", "-c", script], kw
 
     def memory_limit_hit(self):
-        return bool(self._group) and self._group.memory_limit_hit()
+        if self._group:
+            self._memory_hit = self._memory_hit or self._group.memory_limit_hit()
+        return self._memory_hit
 
     async def _async_cleanup_resources(self, restart=False):
         await super()._async_cleanup_resources(restart=restart)
@@ -253,6 +258,7 @@ class SandboxedKernelManager(_kernel_manager_base()):
     def release(self):
         """Kill whatever the kernel left and remove the sandbox's directories."""
         if self._group:
+            self.memory_limit_hit()   # read before the group is gone
             self._group.close()
             self._group = None
         for path in self._dirs:

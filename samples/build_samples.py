@@ -1,7 +1,7 @@
 """Rebuild the sample submissions from the student release and samples/answers/<chapter>.py.
 
 Run after `make release` whenever a source notebook changes:
-    .venv/bin/python samples/build_samples.py CHAPTER [CHAPTER ...]
+    .venv/bin/python samples/build_samples.py CHAPTER [CHAPTER ...] [attacks]
 Each answers module maps a sample student id to (answers, extra_cells): answers maps a solution
 cell's grade_id to the code the "student" wrote ("REFERENCE" takes the source notebook's solution),
 extra_cells maps a grade_id to a code cell the student added after that cell ("KERNEL_TAMPERING"
@@ -43,7 +43,7 @@ def reference_answer(source_cell):
     return re.sub(r"[ \t]*### (BEGIN|END) SOLUTION[ \t]*(\n|$)", "", _text(source_cell["source"])).rstrip() + "\n"
 
 
-def build(release_nb, source_nb, answers, extra_cells=None):
+def build(release_nb, source_nb, answers, extra_cells=None, edit=None):
     nb = copy.deepcopy(release_nb)
     source_cells = {c["metadata"].get("nbgrader", {}).get("grade_id"): c for c in source_nb["cells"]}
     cells = []
@@ -60,21 +60,24 @@ def build(release_nb, source_nb, answers, extra_cells=None):
                           "outputs": [], "source": KERNEL_TAMPERING if extra == "KERNEL_TAMPERING"
                           else extra})
     nb["cells"] = cells
-    return nb
+    return edit(nb) if edit else nb
 
 
-def main(chapters):
-    for chapter in chapters:
-        spec = importlib.util.spec_from_file_location(chapter, ROOT / "samples/answers" / f"{chapter}.py")
+def main(names):
+    """Build the samples of each answers module named (a chapter, or `attacks`)."""
+    for name in names:
+        spec = importlib.util.spec_from_file_location(name, ROOT / "samples/answers" / f"{name}.py")
         answers_module = importlib.util.module_from_spec(spec)
         spec.loader.exec_module(answers_module)
+        chapter = getattr(answers_module, "CHAPTER", name)
+        output = ROOT / getattr(answers_module, "OUTPUT", "samples/submitted")
         release = json.loads((ROOT / "release" / chapter / "exercises.ipynb").read_text())
         source = json.loads((ROOT / "source" / chapter / "exercises.ipynb").read_text())
-        for student, (answers, extra_cells) in answers_module.SAMPLES.items():
-            out = ROOT / "samples/submitted" / student / chapter / "exercises.ipynb"
+        for student, (answers, extra_cells, *edit) in answers_module.SAMPLES.items():
+            out = output / student / chapter / "exercises.ipynb"
             out.parent.mkdir(parents=True, exist_ok=True)
-            out.write_text(json.dumps(build(release, source, answers, extra_cells), indent=1,
-                                      ensure_ascii=False) + "\n")
+            nb = build(release, source, answers, extra_cells, edit[0] if edit else None)
+            out.write_text(json.dumps(nb, indent=1, ensure_ascii=False) + "\n")
             print(f"wrote {out.relative_to(ROOT)}")
 
 

@@ -3,7 +3,7 @@
 import importlib
 
 # Course order.
-CHAPTERS = ["softmax", "stability"]
+CHAPTERS = ["logistic_regression", "activations", "softmax", "stability"]
 
 
 def all_checks():

@@ -1,4 +1,4 @@
-"""Checks for the `activations` chapter: ReLU, a dense layer, a forward pass, and collapsing linear layers."""
+"""Checks for the `activations` chapter: ReLU, a dense layer, a forward pass, collapsed layers."""
 
 import numpy as np
 
@@ -16,7 +16,7 @@ ACTIVATIONS = [RELU, SIGMOID, LINEAR]
 
 
 def random_layer(rng, n_in, units):
-    """(W, b) with W (n_in, units) scaled by 1/sqrt(n_in), so activations stay O(1) layer after layer."""
+    """(W, b), W (n_in, units) scaled by 1/sqrt(n_in): activations stay O(1) layer after layer."""
     return rng.normal(size=(n_in, units)) / np.sqrt(n_in), rng.normal(size=units)
 
 
@@ -163,7 +163,7 @@ class CollapseLinear(Check):
         depth = int(rng.integers(2, 6))
         sizes = [int(s) for s in rng.integers(1, 7, size=depth + 1)]
         return [
-            Case("the lecture's scalar example [(2, 3), (-4, 5)]: W = 2 * -4, b = 3 * -4 + 5",
+            Case("two 1x1 layers [(2, 3), (-4, 5)]: W = 2 * -4 = -8, b = 3 * -4 + 5 = -7",
                  ([(np.array([[2.0]]), np.array([3.0])), (np.array([[-4.0]]), np.array([5.0]))],)),
             Case("one layer (its own W and b)",
                  ([(np.array([[1.0, -2.0], [0.5, 3.0]]), np.array([0.25, -1.0]))],)),

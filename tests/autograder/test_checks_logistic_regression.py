@@ -1,24 +1,11 @@
-"""The logistic_regression chapter's checks accept correct code written many ways and reject plausible bugs."""
+"""The logistic_regression checks accept correct code written many ways, reject plausible bugs."""
 
 import pytest
 
-from autograder.checks.logistic_regression import CHECKS
-from autograder.framework import run_checks
 
 HEADER = "import numpy as np\n"
 
 
-@pytest.fixture
-def check_code():
-    """Like tests/conftest.py's fixture, but straight from this chapter's CHECKS list, so the tests
-    do not depend on the chapter being listed in autograder.checks.CHAPTERS yet."""
-    checks = {check.exercise_id: check for check in CHECKS}
-
-    def run(exercise_id, code, seed=None):
-        verdicts, _ = run_checks([checks[exercise_id]], [code], seed=seed)
-        return verdicts[exercise_id]
-
-    return run
 
 
 # The student's notebook defines every function in one namespace: compute_cost and
@@ -455,7 +442,8 @@ def test_sigmoid_feedback_names_the_overflow(check_code):
 
 def test_gradient_descent_feedback_names_the_history_length(check_code):
     verdict = check_code("logistic_regression.gradient_descent",
-                         HEADER + GD_WRONG["J_history also holds the initial cost (num_iters + 1 entries)"])
+                         HEADER + GD_WRONG[
+                             "J_history also holds the initial cost (num_iters + 1 entries)"])
     assert "J_history should hold 10 costs" in verdict.feedback()
 
 

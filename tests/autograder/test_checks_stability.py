@@ -8,17 +8,6 @@ from autograder.framework import run_checks
 HEADER = "import numpy as np\n"
 
 
-@pytest.fixture
-def check_code():
-    """Like tests/conftest.py's fixture, but finds the check in this chapter's module, so the
-    tests run whether or not the chapter is listed in autograder.checks.CHAPTERS yet."""
-    checks = {check.exercise_id: check for check in stability.CHECKS}
-
-    def run_check(exercise_id, code, seed=None):
-        verdicts, _ = run_checks([checks[exercise_id]], [code], seed=seed)
-        return verdicts[exercise_id]
-
-    return run_check
 
 
 def test_checks_are_listed_in_exercise_order():

@@ -1,0 +1,196 @@
+"""Checks for the `logistic_regression` chapter: sigmoid, cost, gradient, descent, a Keras model."""
+
+import numpy as np
+
+from autograder.data import load_digits_split
+from autograder.framework import Case, Check, Mismatch, expect_array, expect_scalar, fmt
+from autograder.keras_models import KerasModelCheck
+from solutions import logistic_regression as reference
+
+# The cost, its gradient and the descent are judged with logits |z| <= ~10, where the lecture's
+# textbook formula (log of a sigmoid clipped at 1e-12, or Keras' 1e-7) and a softplus formula
+# agree to ~1e-12: the tolerances below leave room for any order of summation, and every bug
+# worth catching (sum for mean, a missing 1/m, a wrong sign) is off by a factor, not a rounding.
+RTOL, ATOL = 1e-7, 1e-10
+
+# The toy data set of DeepLearning.AI's logistic-regression lab (X_toy in the notebook): two
+# features, six examples; with w = [1, 1], b = -3 its cost is 0.36686678640551745.
+TOY_X = np.array([[0.5, 1.5], [1.0, 1.0], [1.5, 0.5], [3.0, 0.5], [2.0, 2.0], [1.0, 2.5]])
+TOY_Y = np.array([0.0, 0.0, 0.0, 1.0, 1.0, 1.0])
+
+
+def expect_value(actual, expected, rtol, atol, name="result"):
+    """A scalar expected value may come back as a float or a 0-d array; otherwise an array."""
+    if np.ndim(expected) == 0:
+        expect_scalar(actual, expected, rtol=rtol, atol=atol, name=name)
+    else:
+        expect_array(actual, expected, rtol=rtol, atol=atol, name=name)
+
+
+def random_problem(rng, m, n):
+    """(X, y, w, b) with X in [-1, 1], |w_j| <= 1.5, |b| <= 1: |z| = |X @ w + b| <= 1.5 n + 1."""
+    X = rng.uniform(-1, 1, size=(m, n))
+    y = rng.integers(0, 2, size=m).astype(float)
+    w = rng.uniform(-1.5, 1.5, size=n)
+    b = float(rng.uniform(-1, 1))
+    return X, y, w, b
+
+
+def problem_cases(rng):
+    """The (X, y, w, b) inputs compute_cost and compute_gradient share."""
+    m, n = int(rng.integers(8, 30)), int(rng.integers(2, 6))
+    X_sq, y_sq, w_sq, b_sq = random_problem(rng, 4, 4)
+    return [
+        Case("the toy data set X_toy (6 examples, 2 features), w = [1, 1], b = -3",
+             (TOY_X, TOY_Y, np.array([1.0, 1.0]), -3.0)),
+        Case("w = 0 and b = 0 (every prediction is 0.5)",
+             (TOY_X, TOY_Y, np.zeros(2), 0.0)),
+        Case("one example with one feature", (np.array([[2.0]]), np.array([1.0]),
+                                             np.array([-0.5]), 0.25)),
+        Case("X, y and w as Python lists, b an int",
+             ([[1.0, 2.0, 0.5], [-1.0, 0.0, 2.0]], [1, 0], [0.5, -0.25, 1.0], 1)),
+        Case("integer labels y", (TOY_X, np.array([0, 0, 0, 1, 1, 1]),
+                                  np.array([0.5, -1.0]), 0.5)),
+        Case("a confident wrong prediction: z = 10 with label 0, z = -10 with label 1",
+             (np.array([[1.0], [-1.0]]), np.array([0.0, 1.0]), np.array([10.0]), 0.0),
+             kind="edge"),
+        Case("a square X (4 examples, 4 features)", (X_sq, y_sq, w_sq, b_sq), kind="random"),
+        Case(f"a random problem, {m} examples x {n} features", random_problem(rng, m, n),
+             kind="random"),
+        Case("a random problem with 200 examples", random_problem(rng, 200, 3), kind="random"),
+    ]
+
+
+class Sigmoid(Check):
+    exercise_id = "logistic_regression.sigmoid"
+    signature = "sigmoid(z)"
+    summary = "element-wise 1/(1+e^-z), same shape; no overflow warning or nan for any finite z"
+    reference = staticmethod(reference.sigmoid)
+
+    def cases(self, rng):
+        m, n = int(rng.integers(3, 7)), int(rng.integers(2, 6))
+        return [
+            Case("z = 0 (a scalar)", (0.0,)),
+            Case("a 1-D array [-2, -1, 0, 1, 2]", (np.array([-2.0, -1.0, 0.0, 1.0, 2.0]),)),
+            Case("a Python list [0.5, -3, 4]", ([0.5, -3, 4],)),
+            Case("a scalar z = -1.5", (-1.5,)),
+            Case("a 2x3 array (element-wise, same shape)",
+                 (np.array([[0.0, 1.0, -1.0], [3.0, -3.0, 0.5]]),)),
+            Case("a 2x2x2 array", (np.linspace(-4, 4, 8).reshape(2, 2, 2),)),
+            Case(f"a random {m}x{n} array", (rng.normal(0, 5, size=(m, n)),), kind="random"),
+            Case("z = -1e4 (e^{-z} overflows in the literal formula)", (-1e4,), kind="edge"),
+            Case("z = [-1e4, 1e4]", (np.array([-1e4, 1e4]),), kind="edge"),
+            Case("z near the overflow limit of exp: [-750, -710, -40, 40, 710, 750]",
+                 (np.array([-750.0, -710.0, -40.0, 40.0, 710.0, 750.0]),), kind="edge"),
+            Case("random z of magnitude up to 1e4",
+                 (rng.uniform(-1e4, 1e4, size=(m, n)),), kind="edge"),
+        ]
+
+    def compare(self, case, expected, actual):
+        expect_value(actual, expected, rtol=1e-7, atol=1e-12)
+
+
+class ComputeCost(Check):
+    exercise_id = "logistic_regression.compute_cost"
+    signature = "compute_cost(X, y, w, b)"
+    summary = "mean binary cross-entropy of sigmoid(X @ w + b) against y, a float"
+    reference = staticmethod(reference.compute_cost)
+
+    def cases(self, rng):
+        return problem_cases(rng)
+
+    def compare(self, case, expected, actual):
+        expect_scalar(actual, expected, rtol=RTOL, atol=ATOL, name="the cost")
+
+
+class ComputeGradient(Check):
+    exercise_id = "logistic_regression.compute_gradient"
+    signature = "compute_gradient(X, y, w, b)"
+    summary = "(dj_dw, dj_db): dj_dw shape (n,), dj_db a float"
+    reference = staticmethod(reference.compute_gradient)
+
+    def cases(self, rng):
+        return problem_cases(rng)
+
+    def compare(self, case, expected, actual):
+        if not isinstance(actual, (tuple, list)) or len(actual) != 2:
+            raise Mismatch(f"expected a pair (dj_dw, dj_db), got {type(actual).__name__}: "
+                           f"{fmt(actual)}")
+        expect_array(actual[0], expected[0], rtol=RTOL, atol=ATOL, name="dj_dw")
+        expect_scalar(actual[1], expected[1], rtol=RTOL, atol=ATOL, name="dj_db")
+
+
+class GradientDescent(Check):
+    exercise_id = "logistic_regression.gradient_descent"
+    signature = "gradient_descent(X, y, w_in, b_in, alpha, num_iters)"
+    summary = "(w, b, J_history) after num_iters simultaneous updates; w_in is not modified"
+    reference = staticmethod(reference.gradient_descent)
+
+    def cases(self, rng):
+        m, n = int(rng.integers(8, 25)), int(rng.integers(2, 5))
+        X, y, w, b = random_problem(rng, m, n)
+        alpha = float(rng.uniform(0.1, 1.0))
+        iters = int(rng.integers(5, 30))
+        return [
+            Case("the toy data set X_toy from w = 0, b = 0, alpha = 0.1, 10 iterations",
+                 (TOY_X, TOY_Y, np.zeros(2), 0.0, 0.1, 10)),
+            Case("one iteration from w = [1, -1], b = 0.5, alpha = 0.5",
+                 (TOY_X, TOY_Y, np.array([1.0, -1.0]), 0.5, 0.5, 1)),
+            Case("the toy data set X_toy from w = [0.5, 0.5], b = -1, alpha = 1, 20 iterations",
+                 (TOY_X, TOY_Y, np.array([0.5, 0.5]), -1.0, 1.0, 20)),
+            Case(f"a random problem ({m} examples x {n} features), alpha = {alpha:.3f}, "
+                 f"{iters} iterations", (X, y, w, b, alpha, iters), kind="random"),
+            Case("one example, one feature, 5 iterations",
+                 (np.array([[2.0]]), np.array([1.0]), np.array([-0.5]), 0.25, 0.3, 5),
+                 kind="edge"),
+        ]
+
+    def compare(self, case, expected, actual):
+        if not isinstance(actual, (tuple, list)) or len(actual) != 3:
+            raise Mismatch(f"expected a triple (w, b, J_history), got {type(actual).__name__}: "
+                           f"{fmt(actual)}")
+        w, b, J_history = actual
+        num_iters = case.args[5]
+        if not isinstance(J_history, (list, tuple, np.ndarray)):
+            raise Mismatch(f"J_history should be a list (or array) of costs, got "
+                           f"{type(J_history).__name__}: {fmt(J_history)}")
+        try:
+            history = np.asarray(J_history, dtype=float)
+        except (TypeError, ValueError):
+            raise Mismatch(f"J_history should hold one number per iteration, got "
+                           f"{fmt(J_history)}") from None
+        if history.ndim != 1 or len(history) != num_iters:
+            raise Mismatch(f"J_history should hold {num_iters} costs (one after each "
+                           f"iteration), got {history.size} in shape {history.shape}\n"
+                           f"expected: {fmt(np.asarray(expected[2]))}\nactual:   {fmt(history)}")
+        expect_array(w, expected[0], rtol=RTOL, atol=ATOL, name="w")
+        expect_scalar(b, expected[1], rtol=RTOL, atol=ATOL, name="b")
+        expect_array(history, expected[2], rtol=RTOL, atol=ATOL,
+                     name="J_history (the cost after each iteration)")
+
+
+class BinaryClassifier(KerasModelCheck):
+    exercise_id = "logistic_regression.build_binary_classifier"
+    signature = "build_binary_classifier(n_features)"
+    summary = ("a compiled tf.keras model for binary labels whose loss matches its output layer; "
+               "judged by how it trains")
+    n_inputs, n_outputs = 64, 1
+    # The class, and the name `loss="binary_crossentropy"` resolves to.
+    expected_losses = ("BinaryCrossentropy", "binary_crossentropy")
+    # Plain logistic regression with Keras' default Adam or SGD reaches 97% within 30 epochs for
+    # every seed tried (0-5); within 10 epochs it depends on the initial weights (54% to 100%).
+    epochs, min_accuracy = 30, 0.97
+
+    def build_args(self):
+        return (64,)
+
+    def data(self):
+        return load_digits_split(classes=(0, 1))
+
+    def predict_labels(self, outputs, from_logits, activation):
+        outputs = np.reshape(outputs, (len(outputs), -1))[:, 0]
+        # sigmoid(z) >= 0.5 exactly when z >= 0.
+        return (outputs >= (0.0 if from_logits else 0.5)).astype(int)
+
+
+CHECKS = [Sigmoid(), ComputeCost(), ComputeGradient(), GradientDescent(), BinaryClassifier()]

@@ -1,0 +1,361 @@
+"""The activations checks accept correct code written many ways and reject plausible bugs."""
+
+import pytest
+
+
+HEADER = "import numpy as np\n"
+
+
+
+
+RELU_CORRECT = {
+    "reference style (np.where)": """
+def relu(z):
+    z = np.asarray(z, dtype=float)
+    return np.where(z > 0, z, 0.0)
+""",
+    "np.maximum": """
+def relu(z):
+    return np.maximum(0, z)
+""",
+    "z times a mask": """
+def relu(z):
+    z = np.asarray(z, dtype=float)
+    return z * (z > 0)
+""",
+    "copy and zero the negatives": """
+def relu(z):
+    a = np.array(z, dtype=float)
+    a[a < 0] = 0
+    return a
+""",
+    "np.clip with no upper bound": """
+def relu(z):
+    return np.clip(np.asarray(z, dtype=float), 0, None)
+""",
+}
+
+RELU_WRONG = {
+    "np.max instead of np.maximum": """
+def relu(z):
+    return np.max(np.asarray(z, dtype=float), 0)
+""",
+    "built-in max (scalars only)": """
+def relu(z):
+    return max(0, z)
+""",
+    "zeroes the negatives in place": """
+def relu(z):
+    z = np.asarray(z, dtype=float)
+    z[z < 0] = 0
+    return z
+""",
+    "leaky ReLU": """
+def relu(z):
+    z = np.asarray(z, dtype=float)
+    return np.where(z > 0, z, 0.01 * z)
+""",
+    "keeps the negatives instead": """
+def relu(z):
+    z = np.asarray(z, dtype=float)
+    return np.where(z < 0, z, 0.0)
+""",
+    "clipped at 1 as well": """
+def relu(z):
+    return np.clip(np.asarray(z, dtype=float), 0, 1)
+""",
+    "returns a list": """
+def relu(z):
+    return np.maximum(0, np.asarray(z, dtype=float)).tolist()
+""",
+}
+
+DENSE_REF = """
+def dense(a_in, W, b, g):
+    a_in, W, b = np.asarray(a_in, float), np.asarray(W, float), np.asarray(b, float)
+    return g(a_in @ W + b)
+"""
+
+DENSE_CORRECT = {
+    "reference style (a_in @ W + b)": DENSE_REF,
+    "np.dot without conversion": """
+def dense(a_in, W, b, g):
+    return g(np.dot(a_in, W) + np.asarray(b))
+""",
+    "the lecture's loop over units, rows of a batch one by one": """
+def dense(a_in, W, b, g):
+    a_in, W, b = np.asarray(a_in, float), np.asarray(W, float), np.asarray(b, float)
+    rows = np.atleast_2d(a_in)
+    out = np.zeros((rows.shape[0], W.shape[1]))
+    for i, x in enumerate(rows):
+        for j in range(W.shape[1]):
+            out[i, j] = g(np.dot(W[:, j], x) + b[j])
+    return out if a_in.ndim == 2 else out[0]
+""",
+    "einsum over the last axis": """
+def dense(a_in, W, b, g):
+    z = np.einsum("...i,ij->...j", np.asarray(a_in, float), np.asarray(W, float)) + b
+    return g(z)
+""",
+}
+
+DENSE_WRONG = {
+    "forgets the bias": """
+def dense(a_in, W, b, g):
+    return g(np.asarray(a_in, float) @ np.asarray(W, float))
+""",
+    "forgets g": """
+def dense(a_in, W, b, g):
+    return np.asarray(a_in, float) @ np.asarray(W, float) + np.asarray(b, float)
+""",
+    "adds b after g": """
+def dense(a_in, W, b, g):
+    return g(np.asarray(a_in, float) @ np.asarray(W, float)) + np.asarray(b, float)
+""",
+    "a_in @ W.T": """
+def dense(a_in, W, b, g):
+    return g(np.asarray(a_in, float) @ np.asarray(W, float).T + np.asarray(b, float))
+""",
+    "W @ a_in": """
+def dense(a_in, W, b, g):
+    return g(np.asarray(W, float) @ np.asarray(a_in, float) + np.asarray(b, float))
+""",
+    "always ReLU, whatever g is": """
+def dense(a_in, W, b, g):
+    return np.maximum(0, np.asarray(a_in, float) @ np.asarray(W, float) + np.asarray(b, float))
+""",
+    "one example only (the lecture's loop without batches)": """
+def dense(a_in, W, b, g):
+    W = np.asarray(W, float)
+    a_out = np.zeros(W.shape[1])
+    for j in range(W.shape[1]):
+        a_out[j] = g(np.dot(W[:, j], a_in) + b[j])
+    return a_out
+""",
+    "bias as a column (broadcasts to the wrong shape)": """
+def dense(a_in, W, b, g):
+    b = np.asarray(b, float).reshape(-1, 1)
+    return g(np.asarray(a_in, float) @ np.asarray(W, float) + b)
+""",
+}
+
+SEQUENTIAL_CORRECT = {
+    "reference style (a loop over dense)": DENSE_REF + """
+def sequential(x, layers):
+    a = np.asarray(x, dtype=float)
+    for W, b, g in layers:
+        a = dense(a, W, b, g)
+    return a
+""",
+    "functools.reduce, dense inlined": """
+from functools import reduce
+def sequential(x, layers):
+    return reduce(lambda a, layer: layer[2](a @ layer[0] + layer[1]), layers,
+                  np.asarray(x, dtype=float))
+""",
+    "recursion": DENSE_REF + """
+def sequential(x, layers):
+    if not layers:
+        return np.asarray(x, dtype=float)
+    W, b, g = layers[0]
+    return sequential(dense(x, W, b, g), layers[1:])
+""",
+    "indexing the layers, np.matmul": """
+def sequential(x, layers):
+    a = np.array(x, dtype=float)
+    for l in range(len(layers)):
+        a = layers[l][2](np.matmul(a, layers[l][0]) + layers[l][1])
+    return a
+""",
+}
+
+SEQUENTIAL_WRONG = {
+    "feeds x to every layer": DENSE_REF + """
+def sequential(x, layers):
+    a = x
+    for W, b, g in layers:
+        a = dense(x, W, b, g)
+    return a
+""",
+    "applies only the last layer's g": """
+def sequential(x, layers):
+    a = np.asarray(x, dtype=float)
+    for W, b, g in layers:
+        a = a @ W + b
+    return layers[-1][2](a)
+""",
+    "the first layer's g for every layer": DENSE_REF + """
+def sequential(x, layers):
+    a = x
+    g = layers[0][2]
+    for W, b, _ in layers:
+        a = dense(a, W, b, g)
+    return a
+""",
+    "layers in reverse order": DENSE_REF + """
+def sequential(x, layers):
+    a = x
+    for W, b, g in reversed(layers):
+        a = dense(a, W.T, b, g)
+    return a
+""",
+    "skips the output layer": DENSE_REF + """
+def sequential(x, layers):
+    a = np.asarray(x, dtype=float)
+    for W, b, g in layers[:-1]:
+        a = dense(a, W, b, g)
+    return a
+""",
+    "ReLU in every layer": DENSE_REF + """
+def sequential(x, layers):
+    a = x
+    for W, b, g in layers:
+        a = np.maximum(0, np.asarray(a) @ W + b)
+    return a
+""",
+    "returns every layer's activation": DENSE_REF + """
+def sequential(x, layers):
+    a, activations = x, []
+    for W, b, g in layers:
+        a = dense(a, W, b, g)
+        activations.append(a)
+    return activations
+""",
+}
+
+COLLAPSE_CORRECT = {
+    "reference style (fold from the front)": """
+def collapse_linear(layers):
+    W, b = (np.array(p, dtype=float) for p in layers[0])
+    for W_l, b_l in layers[1:]:
+        W, b = W @ np.asarray(W_l, float), b @ np.asarray(W_l, float) + np.asarray(b_l, float)
+    return W, b
+""",
+    "fold from the back": """
+def collapse_linear(layers):
+    W = np.asarray(layers[-1][0], dtype=float)
+    b = np.asarray(layers[-1][1], dtype=float)
+    for W_l, b_l in reversed(layers[:-1]):
+        b = np.asarray(b_l, float) @ W + b
+        W = np.asarray(W_l, float) @ W
+    return W, b
+""",
+    "run the stack on 0 and on the identity": """
+def collapse_linear(layers):
+    def run(a):
+        for W_l, b_l in layers:
+            a = a @ np.asarray(W_l, float) + np.asarray(b_l, float)
+        return a
+    n = np.asarray(layers[0][0]).shape[0]
+    b = run(np.zeros(n))
+    W = run(np.eye(n)) - b
+    return W, b
+""",
+    "multi_dot and a sum over the biases, returned as a list": """
+def collapse_linear(layers):
+    Ws = [np.asarray(W_l, float) for W_l, _ in layers]
+    bs = [np.asarray(b_l, float) for _, b_l in layers]
+    W = Ws[0] if len(Ws) == 1 else np.linalg.multi_dot(Ws) if len(Ws) > 2 else Ws[0] @ Ws[1]
+    b = np.zeros(Ws[-1].shape[1])
+    for l, b_l in enumerate(bs):
+        for W_next in Ws[l + 1:]:
+            b_l = b_l @ W_next
+        b = b + b_l
+    return [W, b]
+""",
+}
+
+COLLAPSE_WRONG = {
+    "products in the wrong order (W_l @ W)": """
+def collapse_linear(layers):
+    W, b = (np.array(p, dtype=float) for p in layers[0])
+    for W_l, b_l in layers[1:]:
+        W_l = np.asarray(W_l, float)
+        W, b = W_l @ W if W_l.shape[1] == W.shape[0] else W @ W_l, b @ W_l + b_l
+    return W, b
+""",
+    "adds the biases without propagating them": """
+def collapse_linear(layers):
+    W, b = (np.array(p, dtype=float) for p in layers[0])
+    for W_l, b_l in layers[1:]:
+        W, b = W @ np.asarray(W_l, float), b + np.asarray(b_l, float)
+    return W, b
+""",
+    "keeps only the last bias": """
+def collapse_linear(layers):
+    W = np.array(layers[0][0], dtype=float)
+    for W_l, _ in layers[1:]:
+        W = W @ np.asarray(W_l, float)
+    return W, np.array(layers[-1][1], dtype=float)
+""",
+    "propagates b but forgets to add b_l": """
+def collapse_linear(layers):
+    W, b = (np.array(p, dtype=float) for p in layers[0])
+    for W_l, b_l in layers[1:]:
+        W, b = W @ np.asarray(W_l, float), b @ np.asarray(W_l, float)
+    return W, b
+""",
+    "propagates b through W_l transposed": """
+def collapse_linear(layers):
+    W, b = (np.array(p, dtype=float) for p in layers[0])
+    for W_l, b_l in layers[1:]:
+        W_l = np.asarray(W_l, float)
+        b = (W_l @ b if W_l.shape[1] == b.shape[0] else b @ W_l) + np.asarray(b_l, float)
+        W = W @ W_l
+    return W, b
+""",
+    "returns (b, W)": """
+def collapse_linear(layers):
+    W, b = (np.array(p, dtype=float) for p in layers[0])
+    for W_l, b_l in layers[1:]:
+        W, b = W @ np.asarray(W_l, float), b @ np.asarray(W_l, float) + np.asarray(b_l, float)
+    return b, W
+""",
+    "accumulates into the next layer's bias in place": """
+def collapse_linear(layers):
+    W, b = (np.array(p, dtype=float) for p in layers[0])
+    for W_l, b_l in layers[1:]:
+        if isinstance(b_l, np.ndarray):
+            b_l += b @ W_l
+            W, b = W @ W_l, b_l
+        else:
+            W, b = W @ np.asarray(W_l, float), b @ np.asarray(W_l, float) + np.asarray(b_l, float)
+    return W, b
+""",
+}
+
+CASES = [
+    ("activations.relu", RELU_CORRECT, RELU_WRONG),
+    ("activations.dense", DENSE_CORRECT, DENSE_WRONG),
+    ("activations.sequential", SEQUENTIAL_CORRECT, SEQUENTIAL_WRONG),
+    ("activations.collapse_linear", COLLAPSE_CORRECT, COLLAPSE_WRONG),
+]
+ACCEPT = [(ex, name, code) for ex, correct, _ in CASES for name, code in correct.items()]
+REJECT = [(ex, name, code) for ex, _, wrong in CASES for name, code in wrong.items()]
+
+
+@pytest.mark.parametrize("exercise_id, name, code", ACCEPT,
+                         ids=[f"{ex.split('.')[1]}: {name}" for ex, name, _ in ACCEPT])
+def test_accepts_correct(check_code, exercise_id, name, code):
+    verdict = check_code(exercise_id, HEADER + code)
+    assert verdict.accepted, verdict.feedback()
+
+
+@pytest.mark.parametrize("exercise_id, name, code", REJECT,
+                         ids=[f"{ex.split('.')[1]}: {name}" for ex, name, _ in REJECT])
+def test_rejects_wrong(check_code, exercise_id, name, code):
+    verdict = check_code(exercise_id, HEADER + code)
+    assert not verdict.accepted, name
+
+
+def test_collapse_linear_feedback_says_which_of_W_and_b_is_wrong(check_code):
+    verdict = check_code("activations.collapse_linear",
+                         HEADER + COLLAPSE_WRONG["adds the biases without propagating them"])
+    text = verdict.feedback()
+    assert "b is not close enough" in text and "W is right" in text
+
+
+def test_dense_feedback_names_the_activation(check_code):
+    verdict = check_code("activations.dense", HEADER + DENSE_WRONG["forgets g"])
+    text = verdict.feedback()
+    assert "sigmoid" in text and "expected:" in text and "actual:" in text

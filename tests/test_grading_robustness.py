@@ -1,0 +1,114 @@
+"""Nothing lost: malformed submissions get a clear error and a zero, the rest are graded, and a
+grading run killed half-way and run again ends with the same gradebook."""
+
+import csv
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from autograder import sandbox
+
+ROOT = Path(__file__).resolve().parents[1]
+BIN = Path(sys.executable).parent
+CHAPTER = "stability"
+pytestmark = [pytest.mark.slow,
+              pytest.mark.skipif(not sandbox.bwrap_path(), reason="bubblewrap is not installed")]
+
+
+def make_course(tmp_path):
+    course = tmp_path / "course"
+    course.mkdir()
+    for name in ("nbgrader_config.py", "autograder", "solutions", "source"):
+        src = ROOT / name
+        (shutil.copytree if src.is_dir() else shutil.copy)(src, course / name)
+    return course
+
+
+def nbgrader(course, *args, check=True, **popen):
+    env = dict(os.environ, PATH=f"{BIN}:{os.environ['PATH']}")
+    env.pop("NBGRADER_DB_URL", None)
+    result = subprocess.run([str(BIN / "nbgrader"), *args], cwd=course, env=env,
+                            capture_output=True, text=True, timeout=1800)
+    assert not check or result.returncode == 0, result.stderr[-3000:]
+    return result
+
+
+def scores(course):
+    nbgrader(course, "export", "--to", "grades.csv")
+    with open(course / "grades.csv") as f:
+        return {row["student_id"]: float(row["score"]) for row in csv.DictReader(f)}
+
+
+def submit(course, student, notebook_text):
+    folder = course / "submitted" / student / CHAPTER
+    folder.mkdir(parents=True)
+    if notebook_text is not None:
+        (folder / "exercises.ipynb").write_text(notebook_text)
+
+
+def correct_notebook(chapter=CHAPTER):
+    return (ROOT / "samples/submitted/sample-correct" / chapter / "exercises.ipynb").read_text()
+
+
+def without_cells(notebook_text, grade_ids):
+    nb = json.loads(notebook_text)
+    nb["cells"] = [c for c in nb["cells"]
+                   if c["metadata"].get("nbgrader", {}).get("grade_id") not in grade_ids]
+    return json.dumps(nb)
+
+
+def test_malformed_submissions_get_a_clear_error_and_a_zero(tmp_path):
+    course = make_course(tmp_path)
+    nbgrader(course, "generate_assignment", CHAPTER, "--force")
+    submit(course, "good", correct_notebook())
+    submit(course, "invalid-json", '{"cells": [ this is not json')
+    submit(course, "other-assignment", correct_notebook("softmax"))
+    submit(course, "no-notebook", None)
+    # A deleted test cell comes back and is graded (3 points); a deleted solution cell loses
+    # log_softmax (2) and the cross-entropy built on it (3).
+    submit(course, "deleted-cells", without_cells(correct_notebook(),
+                                                  {"test_log_sum_exp", "log_softmax"}))
+    result = nbgrader(course, "autograde", CHAPTER, "--force", check=False)
+    got = scores(course)
+    assert got["good"] == 10
+    assert got.get("invalid-json", 0) == 0
+    assert got["other-assignment"] == 0
+    assert got.get("no-notebook", 0) == 0
+    assert got["deleted-cells"] == 5
+    assert "invalid-json" in result.stderr and "error" in result.stderr.lower()
+
+
+def test_a_killed_run_rerun_gives_the_same_gradebook(tmp_path):
+    course = make_course(tmp_path)
+    nbgrader(course, "generate_assignment", CHAPTER, "--force")
+    for student in ("sample-correct", "sample-partial", "sample-untouched", "sample-tamper"):
+        submit(course, student,
+               (ROOT / "samples/submitted" / student / CHAPTER / "exercises.ipynb").read_text())
+    env = dict(os.environ, PATH=f"{BIN}:{os.environ['PATH']}")
+    run = subprocess.Popen([str(BIN / "nbgrader"), "autograde", CHAPTER, "--force"], cwd=course,
+                           env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                           start_new_session=True)
+    deadline = time.time() + 300
+    while time.time() < deadline and not (course / "autograded/sample-partial").exists():
+        time.sleep(0.2)
+    os.killpg(run.pid, signal.SIGKILL)     # like a machine restart: no chance to clean up
+    run.wait()
+    nbgrader(course, "autograde", CHAPTER, "--force")
+    after_rerun = scores(course)
+    assert after_rerun == {"sample-correct": 10, "sample-partial": 5, "sample-untouched": 0,
+                           "sample-tamper": 0}
+    # One grade per test cell and student: nothing duplicated by the interrupted run.
+    sys.path.insert(0, str(course))
+    from nbgrader.api import Gradebook
+    with Gradebook(f"sqlite:///{course / 'gradebook.db'}") as gb:
+        for student in after_rerun:
+            submission = gb.find_submission_notebook("exercises", CHAPTER, student)
+            ids = [grade.name for grade in submission.grades]
+            assert len(ids) == len(set(ids)), (student, ids)
