@@ -48,13 +48,16 @@ def opted_out():
 
 
 def require_sandbox():
-    """True when student code will be sandboxed; raise unless the instructor opted out."""
-    if bwrap_path():
-        return True
+    """True when student code will be sandboxed; raise unless the instructor opted out.
+
+    The opt-out also turns the sandbox off where it is available (the grading benchmark uses
+    that for its baseline)."""
     if opted_out():
         print(f"WARNING: {OPT_OUT_VARIABLE} is set: student code runs UNCONFINED, with this user's "
               f"files, network and memory.", file=sys.stderr)
         return False
+    if bwrap_path():
+        return True
     raise SandboxUnavailable(
         "bubblewrap (bwrap) is not installed, so student code cannot be confined: grading "
         "refuses to run. Install it (Debian: apt-get install bubblewrap) or, knowing that student "
@@ -79,9 +82,11 @@ def bwrap_command(argv, scratch, ro_binds=(), rw_binds=(), chdir=None, env=None)
     for etc_file in ("/etc/ld.so.cache", "/etc/localtime", "/etc/nsswitch.conf"):
         if os.path.exists(etc_file):
             cmd += ["--ro-bind", etc_file, etc_file]
+    # A private /tmp first: the binds below may live under /tmp (a checkout there, the scratch
+    # directory) and must be mounted over it, not hidden by it.
+    cmd += ["--proc", "/proc", "--dev", "/dev", "--tmpfs", "/tmp"]
     for root in python_roots():
         cmd += ["--ro-bind", root, root]
-    cmd += ["--proc", "/proc", "--dev", "/dev", "--tmpfs", "/tmp"]
     for path in ro_binds:
         cmd += ["--ro-bind", str(path), str(path)]
     cmd += ["--bind", str(scratch), str(scratch)]

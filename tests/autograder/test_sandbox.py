@@ -49,7 +49,11 @@ def f(x):
     return results
 """
     outcome, _ = call(code)
-    assert outcome.value == [65534, "refused", "refused", "refused"]
+    uid, usr, course, etc = outcome.value
+    assert (uid, usr, etc) == (65534, "refused", "refused")
+    # A checkout under /tmp is shadowed by the sandbox's private /tmp: a write there may succeed
+    # inside and is thrown away; anywhere else it is refused. Either way the course is untouched.
+    assert course == "refused" or str(ROOT).startswith("/tmp/")
     assert not (ROOT / "evil").exists()
 
 
