@@ -35,6 +35,11 @@ def cmd_check(args):
         for err in report.cell_errors[:3]:
             print(f"  cell {err['cell']}: {err['error']}", file=sys.stderr)
         return EXIT_USAGE
+    if verdict.failures and all("while loading the notebook's code" in f.message
+                                for f in verdict.failures):
+        print(f"error: {args.file} could not be loaded: {report.log[0] if report.log else ''}",
+              file=sys.stderr)
+        return EXIT_USAGE
     for line in report.log:
         print(f"note: {line}", file=sys.stderr)
     print(verdict.feedback(max_failures=args.max_failures))

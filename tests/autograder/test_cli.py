@@ -92,3 +92,10 @@ def test_usage_errors_exit_2(tmp_path, setup, args):
     result = cli("check", *real) if args else cli()
     assert result.returncode == 2, (setup, result.stdout, result.stderr)
     assert result.stderr.strip()
+
+
+def test_a_file_whose_code_ends_the_process_cannot_be_loaded(tmp_path):
+    f = tmp_path / "mine.py"
+    f.write_text("import os\nos._exit(0)\ndef softmax(z):\n    return z\n")
+    result = cli("check", "softmax.softmax", str(f))
+    assert result.returncode == 2 and "could not be loaded" in result.stderr
