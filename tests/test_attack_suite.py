@@ -4,21 +4,18 @@ import csv
 import hashlib
 import importlib.util
 import json
-import os
 import shutil
 import socket
-import subprocess
-import sys
 import threading
 from pathlib import Path
 
 import pytest
 
 from autograder import sandbox
+from tests.course import copy_course, nbgrader
 from tests.leaks import leaks_in, secrets_of
 
 ROOT = Path(__file__).resolve().parents[1]
-BIN = Path(sys.executable).parent
 TRAP_PORT = 47811      # the attack tries this loopback port, among others
 pytestmark = [pytest.mark.slow,
               pytest.mark.skipif(not sandbox.bwrap_path(), reason="bubblewrap is not installed")]
@@ -69,34 +66,25 @@ class Trap:
 
 @pytest.fixture(scope="module")
 def graded(tmp_path_factory):
-    course = tmp_path_factory.mktemp("course")
-    for name in ("nbgrader_config.py", "autograder", "solutions", "source", "samples"):
-        src = ROOT / name
-        (shutil.copytree if src.is_dir() else shutil.copy)(src, course / name)
+    course = copy_course(tmp_path_factory.mktemp("course"), extra=("samples",))
     chapter = ATTACKS.CHAPTER
     shutil.copytree(course / "samples" / "attacks", course / "submitted")
     shutil.copytree(course / "samples/submitted/sample-correct" / chapter,
                     course / "submitted/sample-correct" / chapter)
-    env = dict(os.environ, PATH=f"{BIN}:{os.environ['PATH']}")
-    env.pop("NBGRADER_DB_URL", None)
+    def run(*args, check=True):
+        return nbgrader(course, *args, check=check)
 
-    def nbgrader(*args, check=True):
-        result = subprocess.run([str(BIN / "nbgrader"), *args], cwd=course, env=env,
-                                capture_output=True, text=True, timeout=1800)
-        assert not check or result.returncode == 0, result.stderr[-3000:]
-        return result
-
-    nbgrader("generate_assignment", chapter, "--force")
+    run("generate_assignment", chapter, "--force")
     protected = {p: digest(p) for p in [course / "nbgrader_config.py", course / "gradebook.db",
                                         course / "submitted/sample-correct" / chapter / "exercises.ipynb"]}
     trap = Trap(TRAP_PORT)
     try:
         # A hanging cell costs Execute.timeout in the kernel; keep it short for the suite.
-        grading = nbgrader("autograde", chapter, "--force", "--Execute.timeout=20", check=False)
+        grading = run("autograde", chapter, "--force", "--Execute.timeout=20", check=False)
     finally:
         trap.close()
-    nbgrader("generate_feedback", chapter, "--force", check=False)
-    nbgrader("export", "--to", "grades.csv")
+    run("generate_feedback", chapter, "--force", check=False)
+    run("export", "--to", "grades.csv")
     with open(course / "grades.csv") as f:
         scores = {row["student_id"]: float(row["score"]) for row in csv.DictReader(f)}
     return {"course": course, "log": grading.stderr, "scores": scores, "trap": trap,

@@ -4,7 +4,6 @@ grading run killed half-way and run again ends with the same gradebook."""
 import csv
 import json
 import os
-import shutil
 import signal
 import subprocess
 import sys
@@ -14,30 +13,16 @@ from pathlib import Path
 import pytest
 
 from autograder import sandbox
+from tests.course import BIN, copy_course, nbgrader, nbgrader_env
 
 ROOT = Path(__file__).resolve().parents[1]
-BIN = Path(sys.executable).parent
 CHAPTER = "stability"
 pytestmark = [pytest.mark.slow,
               pytest.mark.skipif(not sandbox.bwrap_path(), reason="bubblewrap is not installed")]
 
 
 def make_course(tmp_path):
-    course = tmp_path / "course"
-    course.mkdir()
-    for name in ("nbgrader_config.py", "autograder", "solutions", "source"):
-        src = ROOT / name
-        (shutil.copytree if src.is_dir() else shutil.copy)(src, course / name)
-    return course
-
-
-def nbgrader(course, *args, check=True, **popen):
-    env = dict(os.environ, PATH=f"{BIN}:{os.environ['PATH']}")
-    env.pop("NBGRADER_DB_URL", None)
-    result = subprocess.run([str(BIN / "nbgrader"), *args], cwd=course, env=env,
-                            capture_output=True, text=True, timeout=1800)
-    assert not check or result.returncode == 0, result.stderr[-3000:]
-    return result
+    return copy_course(tmp_path / "course")
 
 
 def scores(course):
@@ -91,9 +76,8 @@ def test_a_killed_run_rerun_gives_the_same_gradebook(tmp_path):
     for student in ("sample-correct", "sample-partial", "sample-untouched", "sample-tamper"):
         submit(course, student,
                (ROOT / "samples/submitted" / student / CHAPTER / "exercises.ipynb").read_text())
-    env = dict(os.environ, PATH=f"{BIN}:{os.environ['PATH']}")
     run = subprocess.Popen([str(BIN / "nbgrader"), "autograde", CHAPTER, "--force"], cwd=course,
-                           env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                           env=nbgrader_env(), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
                            start_new_session=True)
     deadline = time.time() + 300
     while time.time() < deadline and not (course / "autograded/sample-partial").exists():

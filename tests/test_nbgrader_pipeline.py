@@ -2,19 +2,16 @@
 
 import csv
 import importlib.util
-import os
 import shutil
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
 from autograder.checks import CHAPTERS
+from tests.course import copy_course, nbgrader
 from tests.leaks import leaks_in, secrets_of
 
 ROOT = Path(__file__).resolve().parents[1]
-BIN = Path(sys.executable).parent
 pytestmark = pytest.mark.slow
 
 
@@ -25,22 +22,10 @@ def expected_scores(chapter):
     return module.EXPECTED_SCORES
 
 
-def nbgrader(course, *args):
-    env = dict(os.environ, PATH=f"{BIN}:{os.environ['PATH']}")
-    env.pop("NBGRADER_DB_URL", None)
-    result = subprocess.run([str(BIN / "nbgrader"), *args], cwd=course, env=env,
-                            capture_output=True, text=True, timeout=1800)
-    assert result.returncode == 0, f"nbgrader {' '.join(args)} failed:\n{result.stderr[-4000:]}"
-    return result
-
-
 @pytest.fixture(scope="module")
 def course(tmp_path_factory):
     """A copy of the course, its release generated and the samples graded with feedback."""
-    course = tmp_path_factory.mktemp("course")
-    for name in ("nbgrader_config.py", "autograder", "solutions", "source", "samples"):
-        src = ROOT / name
-        (shutil.copytree if src.is_dir() else shutil.copy)(src, course / name)
+    course = copy_course(tmp_path_factory.mktemp("course"), extra=("samples",))
     shutil.copytree(course / "samples" / "submitted", course / "submitted")
     logs = {}
     for chapter in CHAPTERS:

@@ -1,7 +1,6 @@
 """The activations checks accept correct code written many ways and reject plausible bugs."""
 
-import pytest
-
+from tests.autograder.verdicts import accept_and_reject
 
 HEADER = "import numpy as np\n"
 
@@ -330,22 +329,7 @@ CASES = [
     ("activations.sequential", SEQUENTIAL_CORRECT, SEQUENTIAL_WRONG),
     ("activations.collapse_linear", COLLAPSE_CORRECT, COLLAPSE_WRONG),
 ]
-ACCEPT = [(ex, name, code) for ex, correct, _ in CASES for name, code in correct.items()]
-REJECT = [(ex, name, code) for ex, _, wrong in CASES for name, code in wrong.items()]
-
-
-@pytest.mark.parametrize("exercise_id, name, code", ACCEPT,
-                         ids=[f"{ex.split('.')[1]}: {name}" for ex, name, _ in ACCEPT])
-def test_accepts_correct(check_code, exercise_id, name, code):
-    verdict = check_code(exercise_id, HEADER + code)
-    assert verdict.accepted, verdict.feedback()
-
-
-@pytest.mark.parametrize("exercise_id, name, code", REJECT,
-                         ids=[f"{ex.split('.')[1]}: {name}" for ex, name, _ in REJECT])
-def test_rejects_wrong(check_code, exercise_id, name, code):
-    verdict = check_code(exercise_id, HEADER + code)
-    assert not verdict.accepted, name
+test_accepts_correct, test_rejects_wrong = accept_and_reject(CASES, HEADER)
 
 
 def test_collapse_linear_feedback_says_which_of_W_and_b_is_wrong(check_code):

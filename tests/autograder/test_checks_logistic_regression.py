@@ -2,6 +2,8 @@
 
 import pytest
 
+from tests.autograder.verdicts import accept_and_reject
+
 
 HEADER = "import numpy as np\n"
 
@@ -414,22 +416,7 @@ CASES = [
     ("logistic_regression.compute_gradient", GRADIENT_CORRECT, GRADIENT_WRONG),
     ("logistic_regression.gradient_descent", GD_CORRECT, GD_WRONG),
 ]
-ACCEPT = [(ex, name, code) for ex, correct, _ in CASES for name, code in correct.items()]
-REJECT = [(ex, name, code) for ex, _, wrong in CASES for name, code in wrong.items()]
-
-
-@pytest.mark.parametrize("exercise_id, name, code", ACCEPT,
-                         ids=[f"{ex.split('.')[1]}: {name}" for ex, name, _ in ACCEPT])
-def test_accepts_correct(check_code, exercise_id, name, code):
-    verdict = check_code(exercise_id, HEADER + code)
-    assert verdict.accepted, verdict.feedback()
-
-
-@pytest.mark.parametrize("exercise_id, name, code", REJECT,
-                         ids=[f"{ex.split('.')[1]}: {name}" for ex, name, _ in REJECT])
-def test_rejects_wrong(check_code, exercise_id, name, code):
-    verdict = check_code(exercise_id, HEADER + code)
-    assert not verdict.accepted, name
+test_accepts_correct, test_rejects_wrong = accept_and_reject(CASES, HEADER)
 
 
 def test_sigmoid_feedback_names_the_overflow(check_code):
