@@ -12,7 +12,7 @@ from nbgrader.preprocessors import (  # noqa: E402
     AssignLatePenalties, CheckCellMetadata, ClearHiddenTests, ClearOutput, DeduplicateIds,
     GetGrades, IgnorePattern, LimitOutput, OverwriteCells, OverwriteKernelspec, SaveAutoGrades)
 
-from autograder.nbgrader_plugin import (  # noqa: E402
+from autograder.preprocessors import (  # noqa: E402
     SandboxedExecute, ScrubNbgraderMetadata, TrustedVerdict)
 
 c = get_config()  # noqa: F821 - provided by traitlets when nbgrader loads this file

@@ -1,0 +1,7 @@
+"""The course's nbgrader preprocessors, one per module, named after its class."""
+
+from autograder.preprocessors.sandboxed_execute import SandboxedExecute
+from autograder.preprocessors.scrub_nbgrader_metadata import ScrubNbgraderMetadata
+from autograder.preprocessors.trusted_verdict import TrustedVerdict
+
+__all__ = ["SandboxedExecute", "ScrubNbgraderMetadata", "TrustedVerdict"]

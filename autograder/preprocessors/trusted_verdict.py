@@ -1,0 +1,74 @@
+"""`TrustedVerdict`: the grade of each test cell comes from the course's checks, not the kernel.
+
+It runs after nbgrader's `Execute` and before `SaveAutoGrades`. It ignores whatever the student's
+kernel printed in the test cells, re-runs the student's code in a fresh process (see
+`autograder.runner`), judges the returned data here with the chapter's checks, and writes the
+verdict into each test cell's outputs: feedback text, plus an error output when rejected.
+`SaveAutoGrades` then scores those outputs as usual, so the gradebook, feedback and export all
+carry the trusted verdict.
+"""
+
+from nbformat.v4 import new_output
+from nbgrader.preprocessors import NbGraderPreprocessor
+from traitlets import Bool, Float, Unicode
+
+from autograder.checks import CHAPTERS, chapter_checks
+from autograder.framework import run_checks
+from autograder.sources import is_test_cell, notebook_code_cells
+
+TEST_PREFIX = "test_"
+
+
+class TrustedVerdict(NbGraderPreprocessor):
+    """Replace each test cell's kernel outputs with the verdict of the course's own check."""
+
+    load_timeout = Float(120.0, help="Seconds the student's code may take to load, before any "
+                                     "call (TensorFlow alone takes a few).").tag(config=True)
+    strict = Bool(True, help="Give zero to a test cell of a course chapter that has no trusted "
+                             "check, instead of keeping the kernel's verdict.").tag(config=True)
+    log_prefix = Unicode("[trusted verdict]").tag(config=True)
+
+    def preprocess(self, nb, resources):
+        assignment = resources["nbgrader"]["assignment"]
+        notebook = resources["nbgrader"]["notebook"]
+        student = resources["nbgrader"].get("student", "?")
+        if assignment not in CHAPTERS:
+            self.log.warning("%s %s is not a course chapter: kernel verdicts kept", self.log_prefix,
+                             assignment)
+            return nb, resources
+        checks = {check.name: check for check in chapter_checks(assignment)}
+        test_cells = [cell for cell in nb.cells if cell.cell_type == "code" and is_test_cell(cell)]
+        wanted = []
+        for cell in test_cells:
+            name = cell.metadata.nbgrader.get("grade_id", "")[len(TEST_PREFIX):]
+            if name in checks and checks[name] not in wanted:
+                wanted.append(checks[name])
+        verdicts, report = run_checks(wanted, notebook_code_cells(nb),
+                                      load_timeout=self.load_timeout)
+        for cell in test_cells:
+            grade_id = cell.metadata.nbgrader.get("grade_id", "")
+            check = checks.get(grade_id[len(TEST_PREFIX):])
+            if check is None:
+                if self.strict:
+                    cell.outputs = [_error("NoTrustedCheck", f"no course check for {grade_id}")]
+                    self.log.warning("%s %s/%s/%s: cell %s has no check: zero", self.log_prefix,
+                                     student, assignment, notebook, grade_id)
+                continue
+            verdict = verdicts[check.exercise_id]
+            cell.outputs = [new_output("stream", name="stdout", text=verdict.feedback() + "\n")]
+            if not verdict.accepted:
+                cell.outputs.append(_error("Rejected", f"{check.exercise_id} did not pass the "
+                                                       f"course's checks (details above)"))
+            self.log.info("%s %s/%s: %s %s (%d cases, seed %d)", self.log_prefix, student,
+                          assignment, check.exercise_id,
+                          "accepted" if verdict.accepted else "rejected", verdict.cases_run,
+                          verdict.seed)
+            for note in verdict.notes:
+                self.log.warning("%s %s/%s: %s", self.log_prefix, student, assignment, note)
+        for line in report.log:
+            self.log.warning("%s %s/%s: %s", self.log_prefix, student, assignment, line)
+        return nb, resources
+
+
+def _error(ename, evalue):
+    return new_output("error", ename=ename, evalue=evalue, traceback=[f"{ename}: {evalue}"])
