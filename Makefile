@@ -49,6 +49,7 @@ release: venv
 
 site: release
 	@echo "== Building the website (executes the lectures; cached after the first build)"
+	$(BIN)/python -m autograder catalog > book/all_exercises.md
 	jupyter-book build . -W -n --keep-going
 
 # Grade the bundled sample submissions, as an instructor grades real ones.
@@ -63,10 +64,12 @@ grade: release
 	done
 	nbgrader export --to exports/grades.csv
 
-# The site is part of what is tested: its build fails on any warning, then pytest reads it.
+# The site is part of what is tested: its build fails on any warning, then the linter runs and
+# pytest reads the site.
 test: site
+	$(BIN)/ruff check .
 	$(BIN)/python -m pytest
 
 clean:
 	rm -rf _build release submitted autograded feedback exports gradebook.db
-	rm -f $(foreach ch,$(CHAPTERS),book/$(ch)/exercises.ipynb)
+	rm -f $(foreach ch,$(CHAPTERS),book/$(ch)/exercises.ipynb) book/all_exercises.md

@@ -12,8 +12,8 @@ import copy
 import json
 import math
 import os
+import re
 import sys
-import time
 import traceback
 import warnings
 
@@ -89,38 +89,76 @@ def _encode_float(x):
     return {"__float__": "nan" if math.isnan(x) else ("inf" if x > 0 else "-inf")}
 
 
-def decode(data):
-    """Inverse of encode; callables come back as the local NAMED_CALLABLES entry."""
+# What the parent accepts back: plain numeric dtypes (no sub-array, structured or object dtypes,
+# whose mere construction can allocate gigabytes), bounded sizes, bounded nesting.
+_PLAIN_DTYPE = re.compile(r"^[<>|=]?(b1|[iu][1248]|f[248])$")
+MAX_ELEMENTS = 10_000_000
+MAX_DEPTH = 32
+
+
+def _plain_dtype(name):
+    if not isinstance(name, str) or not _PLAIN_DTYPE.match(name):
+        raise ValueError(f"not a plain numeric dtype: {str(name)[:40]!r}")
+    return np.dtype(name)
+
+
+def _number(v):
+    """A JSON number of an array or scalar (or an encoded nan/inf)."""
+    if isinstance(v, dict) and set(v) == {"__float__"} and v["__float__"] in ("nan", "inf", "-inf"):
+        return float(v["__float__"])
+    if type(v) in (int, float, bool):
+        return v
+    raise ValueError("an array element that is not a number")
+
+
+def decode(data, depth=0):
+    """Inverse of encode, for data of the protocol's schema only; ValueError for anything else.
+
+    Callables come back as the local NAMED_CALLABLES entry; a Keras model spec is kept as data
+    (its own checks judge it)."""
+    if depth > MAX_DEPTH:
+        raise ValueError("the value is nested too deeply")
     if isinstance(data, list):
-        return [decode(v) for v in data]
+        return [decode(v, depth + 1) for v in data]
     if not isinstance(data, dict):
+        if type(data) is int and abs(data) >= 2 ** 64:
+            raise ValueError("an integer too large to be a result")
         return data
     if "__float__" in data:
-        return float(data["__float__"])
+        return _number(data)
     if "__ndarray__" in data:
-        dtype = np.dtype(data["dtype"])
-        flat = [float(v["__float__"]) if isinstance(v, dict) else v for v in data["__ndarray__"]]
-        return np.array(flat, dtype=dtype).reshape(data["shape"])
+        dtype = _plain_dtype(data.get("dtype"))
+        shape, flat = data.get("shape"), data["__ndarray__"]
+        if not isinstance(shape, list) or len(shape) > MAX_DEPTH or \
+                not all(type(n) is int and 0 <= n <= MAX_ELEMENTS for n in shape):
+            raise ValueError("an array with a malformed shape")
+        if math.prod(shape) > MAX_ELEMENTS or not isinstance(flat, list) \
+                or len(flat) != math.prod(shape):
+            raise ValueError("an array whose size does not match its shape")
+        return np.array([_number(v) for v in flat], dtype=dtype).reshape(shape)
     if "__npscalar__" in data:
-        v = data["__npscalar__"]
-        return np.dtype(data["dtype"]).type(float(v["__float__"]) if isinstance(v, dict) else v)
-    if "__tuple__" in data:
-        return tuple(decode(v) for v in data["__tuple__"])
-    if "__dict__" in data:
-        return {decode(k): decode(v) for k, v in data["__dict__"]}
+        return _plain_dtype(data.get("dtype")).type(_number(data["__npscalar__"]))
+    if "__tuple__" in data and isinstance(data["__tuple__"], list):
+        return tuple(decode(v, depth + 1) for v in data["__tuple__"])
+    if "__dict__" in data and isinstance(data["__dict__"], list):
+        pairs = [decode(pair, depth + 1) for pair in data["__dict__"]]
+        if not all(len(pair) == 2 and isinstance(pair[0], (str, int, float, bool, tuple))
+                   for pair in pairs):
+            raise ValueError("a dict with malformed items")
+        return dict(pairs)
     if "__callable__" in data:
         return NamedCallable(data["__callable__"])
-    if "__model__" in data:
+    if data.get("__model__") == "keras":
         return data
-    raise ValueError(f"unknown encoded value with keys {sorted(data)}")
+    raise ValueError(f"unknown encoded value with keys {sorted(map(str, data))[:5]}")
 
 
 class NamedCallable:
     """A function from NAMED_CALLABLES, callable here and carried by name across processes."""
 
     def __init__(self, name):
-        if name not in NAMED_CALLABLES:
-            raise ValueError(f"no callable named {name!r}")
+        if not isinstance(name, str) or name not in NAMED_CALLABLES:
+            raise ValueError(f"no callable named {str(name)[:40]!r}")
         self.name = name
         self._fn = NAMED_CALLABLES[name]
 
@@ -217,23 +255,20 @@ def _call(namespace, call):
     name = call["name"]
     fn = namespace.get(name)
     if fn is None:
-        return {"ok": False, "error": f"NameError: name '{name}' is not defined", "missing": True}
+        return {"ok": False, "missing": True, "error": f"NameError: name '{name}' is not defined"}
     args = decode(call.get("args", []))
     kwargs = decode(call.get("kwargs", {}))
     before = _snapshot(args)
-    start = time.perf_counter()
     with warnings.catch_warnings(record=True) as caught, np.errstate(
             over="warn", invalid="warn", divide="warn", under="ignore"):
         warnings.simplefilter("always")
         try:
             value = fn(*args, **kwargs)
         except BaseException as exc:  # noqa: BLE001
-            return {"ok": False, "error": _short_traceback(exc),
-                    "seconds": time.perf_counter() - start}
-    seconds = time.perf_counter() - start
+            return {"ok": False, "error": _short_traceback(exc)}
     found = [f"{w.category.__name__}: {w.message}" for w in caught]
     result = {"ok": True, "type": type_name(value), "warnings": found[:5],
-              "mutated": _mutated(before, args), "seconds": seconds}
+              "mutated": _mutated(before, args)}
     try:
         if _is_keras_model(value):
             result["value"] = encode_keras_model(value)

@@ -1,18 +1,26 @@
-"""The command line: `list` the exercises, `check ID FILE` one of them."""
+"""The command line: `list` the exercises, `check ID FILE` one of them, `catalog` for the book."""
 
 import argparse
 import sys
 
+from autograder import catalog
 from autograder.checks import all_checks
 from autograder.framework import run_checks
+from autograder.runner import Reason
 from autograder.sources import SourceError, load_code_cells
 
 EXIT_ACCEPTED, EXIT_REJECTED, EXIT_USAGE = 0, 1, 2
 
 
 def cmd_list(args):
-    for exercise_id, check in all_checks().items():
-        print(f"{exercise_id:45s} {check.signature}")
+    for _, check, points in catalog.exercises():
+        unit = "point" if points == 1 else "points"
+        print(f"{check.exercise_id:45s} {check.signature:60s} {points} {unit}")
+    return EXIT_ACCEPTED
+
+
+def cmd_catalog(args):
+    print(catalog.markdown(), end="")
     return EXIT_ACCEPTED
 
 
@@ -30,14 +38,13 @@ def cmd_check(args):
         return EXIT_USAGE
     verdicts, report = run_checks([check], cells, seed=args.seed)
     verdict = verdicts[check.exercise_id]
-    if verdict.failures and all("is not defined" in f.message for f in verdict.failures):
+    if verdict.reasons == {Reason.MISSING}:
         print(f"error: {args.file} does not define `{check.name}`", file=sys.stderr)
         for err in report.cell_errors[:3]:
             print(f"  cell {err['cell']}: {err['error']}", file=sys.stderr)
         return EXIT_USAGE
-    if verdict.failures and all("while loading the notebook's code" in f.message
-                                for f in verdict.failures):
-        print(f"error: {args.file} could not be loaded: {report.log[0] if report.log else ''}",
+    if verdict.reasons == {Reason.NOT_LOADED}:
+        print(f"error: {args.file} could not be loaded: {verdict.failures[0].message}",
               file=sys.stderr)
         return EXIT_USAGE
     for line in report.log:
@@ -49,7 +56,8 @@ def cmd_check(args):
 def build_parser():
     parser = argparse.ArgumentParser(prog="python -m autograder", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
-    sub.add_parser("list", help="print every exercise id with its signature")
+    sub.add_parser("list", help="print every exercise id with its signature and points")
+    sub.add_parser("catalog", help="print the book's 'All exercises' page (Markdown)")
     check = sub.add_parser("check", help="check one exercise in FILE (.py or .ipynb)")
     check.add_argument("exercise_id", metavar="ID", help="e.g. softmax.softmax")
     check.add_argument("file", metavar="FILE", help="a .py file or an .ipynb notebook")
@@ -66,4 +74,4 @@ def main(argv=None):
         args = parser.parse_args(argv)
     except SystemExit as exc:   # argparse exits 2 on usage errors already; keep 0 for --help
         return int(exc.code or 0)
-    return {"list": cmd_list, "check": cmd_check}[args.command](args)
+    return {"list": cmd_list, "catalog": cmd_catalog, "check": cmd_check}[args.command](args)

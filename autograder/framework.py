@@ -1,12 +1,13 @@
 """The pieces every check is made of: cases, comparisons, verdicts and the feedback text."""
 
 import hashlib
+import inspect
 import secrets
 from dataclasses import dataclass, field
 
 import numpy as np
 
-from autograder.runner import Call, Outcome, run_calls
+from autograder.runner import STOPPED, Call, Outcome, Reason, run_calls
 
 
 @dataclass
@@ -16,7 +17,7 @@ class Case:
     label: str
     args: tuple
     kwargs: dict = field(default_factory=dict)
-    kind: str = "fixed"          # fixed | random | edge
+    kind: str = "fixed"          # fixed | random | edge: named in the feedback of a failure
     timeout: float = 10.0
     show_input: bool = True      # print the arguments in feedback when they fail
 
@@ -27,7 +28,10 @@ class Mismatch(Exception):
 
 @dataclass
 class Failure:
+    """One failing case: why (data), and what to tell the student (text)."""
+
     case: Case
+    reason: Reason
     message: str
 
 
@@ -36,11 +40,18 @@ class Verdict:
     """A check's decision on one exercise."""
 
     exercise_id: str
-    accepted: bool
     cases_run: int
-    failures: list
+    failures: list               # [Failure]
     seed: int
     notes: list = field(default_factory=list)   # lines for the instructor's log
+
+    @property
+    def accepted(self):
+        return not self.failures
+
+    @property
+    def reasons(self):
+        return {failure.reason for failure in self.failures}
 
     def feedback(self, max_failures=3):
         """What the student reads: never reference code, only inputs, expected and actual values."""
@@ -49,7 +60,8 @@ class Verdict:
         lines = [f"{self.exercise_id}: rejected ({len(self.failures)} of {self.cases_run} "
                  f"cases failed)."]
         for failure in self.failures[:max_failures]:
-            lines.append(f"- {failure.case.label}")
+            kind = "" if failure.case.kind == "fixed" else f" ({failure.case.kind} case)"
+            lines.append(f"- {failure.case.label}{kind}")
             if failure.case.show_input and failure.case.args:
                 shown = describe_args(failure.case.args, failure.case.kwargs)
                 lines.append("    input: " + shown.replace("\n", "\n           "))
@@ -106,6 +118,14 @@ def expect_array(actual, expected, rtol=1e-6, atol=1e-9, name="result"):
                        f"expected: {fmt(expected)}\nactual:   {fmt(actual_f)}")
 
 
+def expect_value(actual, expected, rtol=1e-6, atol=1e-9, name="result"):
+    """A scalar expected value may come back as a float or a 0-d array; otherwise an array."""
+    if np.ndim(expected) == 0:
+        expect_scalar(actual, expected, rtol=rtol, atol=atol, name=name)
+    else:
+        expect_array(actual, expected, rtol=rtol, atol=atol, name=name)
+
+
 def expect_scalar(actual, expected, rtol=1e-6, atol=1e-9, name="result"):
     """actual must be a real number (Python or NumPy float, or a 0-d array) close to expected."""
     if isinstance(actual, np.ndarray) and actual.shape == () and actual.dtype.kind in "iuf":
@@ -126,33 +146,47 @@ def expect_scalar(actual, expected, rtol=1e-6, atol=1e-9, name="result"):
 class Check:
     """Compares a student's callable with the reference on fixed, random and edge cases.
 
-    A subclass sets `exercise_id`, `signature`, `reference` and implements `cases(rng)` and
-    `compare(case, expected, actual)`. Everything the student's code returns arrives as plain
-    data from another process; the reference runs here.
+    A subclass sets `reference` (the solutions function: the exercise id and signature are
+    read from it) and `cases(rng)`; it overrides `compare` only where `expect_value` with its
+    `rtol`/`atol` is not the right demand. Everything the student's code returns arrives as
+    plain data from another process; the reference runs here.
     """
 
-    exercise_id = ""
-    signature = ""
-    summary = ""
+    reference = None             # the solutions function
+    rtol, atol = 1e-7, 1e-10     # the default comparison's tolerances
+    result_name = "result"       # what the default comparison calls the value in feedback
     warnings_allowed = False     # floating-point warnings during a call reject it unless True
-    reference = None             # staticmethod: the solutions function
+
+    def __init_subclass__(cls, **kwargs):
+        super().__init_subclass__(**kwargs)
+        reference = cls.__dict__.get("reference")
+        if reference is not None and not isinstance(reference, staticmethod):
+            cls.reference = staticmethod(reference)   # called as a function, not a method
 
     @property
     def name(self):
-        return self.exercise_id.split(".", 1)[1]
+        return self.reference.__name__
 
     @property
     def chapter(self):
-        return self.exercise_id.split(".", 1)[0]
+        return self.reference.__module__.rsplit(".", 1)[-1]
+
+    @property
+    def exercise_id(self):
+        return f"{self.chapter}.{self.name}"
+
+    @property
+    def signature(self):
+        return f"{self.name}{inspect.signature(self.reference)}"
 
     def cases(self, rng):
         raise NotImplementedError
 
     def compare(self, case, expected, actual):
-        raise NotImplementedError
+        expect_value(actual, expected, rtol=self.rtol, atol=self.atol, name=self.result_name)
 
     def expected(self, case):
-        return type(self).reference(*case.args, **case.kwargs)
+        return self.reference(*case.args, **case.kwargs)
 
     def make_calls(self, rng):
         cases = self.cases(rng)
@@ -164,40 +198,50 @@ class Check:
         """Turn the outcomes of this check's calls into a Verdict."""
         failures, notes = [], []
         for case, call in zip(cases, calls):
-            outcome = outcomes.get(call.key) or Outcome(ok=False, error="was not run")
-            message = self.judge_one(case, outcome)
-            note = f"{self.exercise_id}: {outcome.error}"
-            if (outcome.timed_out or outcome.crashed) and note not in notes \
-                    and not outcome.error.startswith("not run:"):
-                notes.append(note)
-            if message:
-                failures.append(Failure(case, message))
-                if outcome.missing:
+            outcome = outcomes.get(call.key) or Outcome(reason=Reason.NOT_RUN, error="not run")
+            if outcome.reason in STOPPED:
+                note = f"{self.exercise_id}: {outcome.error}"
+                if note not in notes:
+                    notes.append(note)
+            failure = self.judge_one(case, outcome)
+            if failure:
+                failures.append(failure)
+                if failure.reason is Reason.MISSING:
                     break   # one "not defined" says it all
-        return Verdict(self.exercise_id, not failures, len(cases), failures, seed, notes)
+        return Verdict(self.exercise_id, len(cases), failures, seed, notes)
 
     def judge_one(self, case, outcome):
-        if outcome.missing:
-            return f"`{self.name}` is not defined: write the function {self.signature}."
-        if not outcome.ok:
-            return f"raised an error: {outcome.error}" if not (outcome.timed_out or outcome.crashed) \
-                else outcome.error
+        """A Failure, or None when the case passed. Never raises: whatever goes wrong while
+        judging one value (a number too large to compare, a model Keras cannot rebuild) is
+        this exercise's rejection, not the end of the notebook's grading."""
+        if outcome.reason is Reason.MISSING:
+            return Failure(case, outcome.reason,
+                           f"`{self.name}` is not defined: write the function {self.signature}.")
+        if outcome.reason is Reason.ERROR:
+            return Failure(case, outcome.reason, f"raised an error: {outcome.error}")
+        if outcome.reason is not None:
+            return Failure(case, outcome.reason, outcome.error)
         warned = outcome.warnings and not self.warnings_allowed
         warning_text = "raised floating-point warnings (overflow, division by zero or an " \
                        "invalid operation):\n" + "\n".join(outcome.warnings[:3]) if warned else ""
         try:
             self.compare(case, self.expected(case), outcome.value)
         except Mismatch as exc:
-            return str(exc) + ("\nand " + warning_text if warned else "")
+            return Failure(case, Reason.MISMATCH,
+                           str(exc) + ("\nand " + warning_text if warned else ""))
+        except Exception as exc:  # noqa: BLE001 - see the docstring
+            return Failure(case, Reason.UNJUDGED, f"the returned value could not be judged: "
+                           f"{type(exc).__name__}: {str(exc)[:300]}")
         if warned:
-            return warning_text
+            return Failure(case, Reason.WARNING, warning_text)
         if outcome.mutated:
             names = ", ".join(f"argument {i + 1}" for i in outcome.mutated)
-            return f"modified its input ({names}); a function here must return new arrays"
+            return Failure(case, Reason.MUTATED,
+                           f"modified its input ({names}); a function here must return new arrays")
         return None
 
 
-def run_checks(checks, cells, seed=None, load_timeout=60.0):
+def run_checks(checks, cells, seed=None, load_timeout=60.0, total_timeout=None):
     """Run several checks against one body of student code in one child process.
 
     Returns ({exercise_id: Verdict}, RunReport)."""
@@ -209,7 +253,7 @@ def run_checks(checks, cells, seed=None, load_timeout=60.0):
         cases, calls = check.make_calls(rng)
         plan.append((check, cases, calls))
         all_calls.extend(calls)
-    report = run_calls(cells, all_calls, load_timeout=load_timeout)
+    report = run_calls(cells, all_calls, load_timeout=load_timeout, total_timeout=total_timeout)
     verdicts = {}
     for check, cases, calls in plan:
         verdicts[check.exercise_id] = check.judge(cases, calls, report.outcomes, seed)

@@ -1,5 +1,12 @@
-"""Run a student's code in a separate process and collect what each call returned, as plain data."""
+"""Run a student's code in a separate process and collect what each call returned, as plain data.
 
+Everything the student's process sends is hostile input: the result channel is a pipe the
+student's code can find and write itself. So the parent accepts only the protocol's messages in
+the protocol's order (each call starts once, in order), bounds every message and the whole run in
+bytes, and keeps one deadline per run that no message can extend.
+"""
+
+import enum
 import json
 import os
 import selectors
@@ -16,16 +23,28 @@ from autograder import child, sandbox
 
 CHILD_SCRIPT = Path(child.__file__).resolve()
 
-# The child inherits no secrets and no project paths: only what running NumPy/TensorFlow needs.
-_CHILD_ENV_KEEP = ("PATH", "HOME", "LANG", "LC_ALL", "TZ", "SYSTEMROOT")
-_CHILD_ENV_SET = {
-    "TF_CPP_MIN_LOG_LEVEL": "3",
-    "TF_ENABLE_ONEDNN_OPTS": "0",
-    "MPLBACKEND": "Agg",
-    "PYTHONDONTWRITEBYTECODE": "1",
-    "PYTHONHASHSEED": "0",
-    "OMP_NUM_THREADS": "1",
-}
+MAX_MESSAGE_BYTES = 16 * 1024 ** 2     # one result line: a few arrays of the exercises' sizes
+MAX_TOTAL_BYTES = 64 * 1024 ** 2       # everything one run may send
+
+
+class Reason(enum.StrEnum):
+    """Why a case failed: decided from data, and turned into words only for a person."""
+
+    MISSING = "missing"          # the function is not defined by the student's code
+    NOT_LOADED = "not_loaded"    # the process ended or hung while loading the code
+    CRASH = "crash"              # the process ended during a call or between calls
+    TIMEOUT = "timeout"          # a call, or the whole run, took longer than its limit
+    ERROR = "error"              # the call raised an exception
+    UNREADABLE = "unreadable"    # what came back is not plain data of the protocol
+    NOT_RUN = "not_run"          # skipped: an earlier case of the exercise was stopped
+    MISMATCH = "mismatch"        # the value differs from the reference's
+    WARNING = "warning"          # floating-point warnings during the call
+    MUTATED = "mutated"          # the call modified its input
+    UNJUDGED = "unjudged"        # judging the value failed (e.g. a number too large to compare)
+
+
+# Reasons that say the process was stopped, rather than what the function computed.
+STOPPED = {Reason.NOT_LOADED, Reason.CRASH, Reason.TIMEOUT}
 
 
 @dataclass
@@ -41,18 +60,48 @@ class Call:
 
 @dataclass
 class Outcome:
-    """What one call did, as reported by the child process."""
+    """What one call did. `reason` is None when the call returned a value."""
 
-    ok: bool
     value: object = None
     type: str = ""
+    reason: Reason | None = None
     error: str = ""
     warnings: list = field(default_factory=list)
     mutated: list = field(default_factory=list)
-    seconds: float = 0.0
-    missing: bool = False      # the name was not defined by the student's code
-    timed_out: bool = False
-    crashed: bool = False      # the child died (os._exit, a signal, a memory limit...)
+
+    @property
+    def ok(self):
+        return self.reason is None
+
+
+@dataclass
+class Stop:
+    """Why a child process ended before it had answered every call."""
+
+    reason: Reason           # TIMEOUT, CRASH or UNREADABLE
+    how: str                 # "exit code 1", "signal SIGKILL", "after 10 s", ...
+    key: str | None = None   # the call that was running; None while loading or between calls
+    loaded: bool = True      # whether the student's code had finished loading
+    limit: str = ""          # the sandbox limit that was hit, when the sandbox knows it
+
+    @property
+    def where(self):
+        return "between calls" if self.loaded else "while loading the notebook's code"
+
+    def outcome(self):
+        """The Outcome of the call that was running (or of every call, while loading)."""
+        reason = self.reason if self.loaded or self.reason is Reason.UNREADABLE \
+            else Reason.NOT_LOADED
+        return Outcome(reason=reason, error=self.describe())
+
+    def describe(self):
+        what = {Reason.TIMEOUT: "was stopped at its time limit",
+                Reason.CRASH: "ended its process" if self.key else "ended",
+                Reason.UNREADABLE: "sent data outside the protocol"}[self.reason]
+        limit = f"; {self.limit}" if self.limit else ""
+        if self.key:
+            return f"call {self.key} {what} ({self.how}{limit})"
+        return f"the process {what} {self.where} ({self.how}{limit})"
 
 
 @dataclass
@@ -62,7 +111,6 @@ class RunReport:
     outcomes: dict                 # Call.key -> Outcome
     cell_errors: list              # [{"cell": n, "error": "..."}] from loading the code
     log: list                      # human-readable lines on what was stopped and why
-    seconds: float = 0.0
 
 
 def exercise_of(key):
@@ -70,43 +118,49 @@ def exercise_of(key):
     return key.split("#", 1)[0]
 
 
-def run_calls(cells, calls, load_timeout=60.0, python=None):
+def run_calls(cells, calls, load_timeout=60.0, total_timeout=None, python=None):
     """Run `cells` (code strings) in a fresh interpreter, then each call; never raises for
     anything the student's code does. A call that hangs or kills its process is recorded and
-    the remaining calls go on in a new process."""
-    start = time.perf_counter()
-    outcomes, log, cell_errors = {}, [], []
+    the remaining calls go on in a new process, until `total_timeout` (by default the load
+    time plus every call's limit) runs out for the whole run."""
+    if total_timeout is None:
+        total_timeout = 2 * load_timeout + sum(c.timeout for c in calls)
+    deadline = time.monotonic() + total_timeout
+    outcomes, log, cell_errors = {}, [], None
     pending = list(calls)
-    restarts = 0
     while pending:
-        done, errors, stop = _run_once(cells, pending, load_timeout, python or sys.executable)
-        if restarts == 0:
-            cell_errors = errors
+        if time.monotonic() >= deadline:
+            for c in pending:
+                outcomes[c.key] = Outcome(reason=Reason.TIMEOUT, error=(
+                    f"not run: the code's total time limit ({total_timeout:g} s) ran out"))
+            log.append(f"time limit: the run's total of {total_timeout:g} s ran out with "
+                       f"{len(pending)} calls left")
+            break
+        done, errors, stop = _run_once(cells, pending, load_timeout, deadline,
+                                       python or sys.executable)
+        cell_errors = errors if cell_errors is None else cell_errors
         outcomes.update(done)
         if stop:
-            log.append(stop["log"])
-            if stop.get("key"):
-                outcomes[stop["key"]] = stop["outcome"]
+            log.append(stop.describe())
+            if stop.key:
+                outcomes[stop.key] = stop.outcome()
                 # One hang or crash says enough about that exercise: its other cases are not
                 # run again (each would cost another time limit), the other exercises are.
-                group = exercise_of(stop["key"])
+                group = exercise_of(stop.key)
                 for c in pending:
                     if c.key not in outcomes and exercise_of(c.key) == group:
-                        outcomes[c.key] = Outcome(ok=False, crashed=True, error=(
+                        outcomes[c.key] = Outcome(reason=Reason.NOT_RUN, error=(
                             f"not run: an earlier case of this exercise was stopped "
-                            f"({stop['outcome'].error})"))
-            elif stop.get("abandon"):
+                            f"({stop.describe()})"))
+            else:
                 for c in pending:
-                    if c.key not in outcomes:
-                        outcomes[c.key] = Outcome(ok=False, error=stop["log"], crashed=True,
-                                                  timed_out=stop.get("timed_out", False))
+                    outcomes.setdefault(c.key, stop.outcome())
         pending = [c for c in pending if c.key not in outcomes]
-        restarts += 1
-    return RunReport(outcomes, cell_errors, log, time.perf_counter() - start)
+    return RunReport(outcomes, cell_errors or [], log)
 
 
-def _run_once(cells, calls, load_timeout, python):
-    """One child process: returns (outcomes, cell_errors, stop) where stop says why it ended early."""
+def _run_once(cells, calls, load_timeout, deadline, python):
+    """One child process: (outcomes, cell_errors, Stop or None)."""
     sandboxed = sandbox.require_sandbox()
     limits = sandbox.Limits()
     with tempfile.TemporaryDirectory(prefix="grade-") as scratch:
@@ -120,8 +174,7 @@ def _run_once(cells, calls, load_timeout, python):
                                   "args": child.encode(tuple(c.args))["__tuple__"],
                                   "kwargs": child.encode(dict(c.kwargs))} for c in calls]}, f)
         read_fd, write_fd = os.pipe()
-        env = {k: os.environ[k] for k in _CHILD_ENV_KEEP if k in os.environ}
-        env.update(_CHILD_ENV_SET)
+        env = sandbox.child_env() if hasattr(sandbox, "child_env") else _TEMP_ENV()  # MERGE-TODO
         argv = [python, "-I", script, job_path, str(write_fd)]
         group = sandbox.ResourceGroup(limits) if sandboxed else None
         if sandboxed:
@@ -139,15 +192,12 @@ def _run_once(cells, calls, load_timeout, python):
                                     start_new_session=True, preexec_fn=confine)
         os.close(write_fd)
         try:
-            done, errors, stop = _collect(proc, read_fd, calls, load_timeout)
-            if stop and group and group.memory_limit_hit():
-                stop["log"] = stop["log"].replace("ended", "was killed at the memory limit "
-                                                  f"({limits.memory_bytes >> 20} MB) and ended")
-                if stop.get("outcome"):
-                    stop["outcome"].error = (f"stopped: it used more than the memory limit "
-                                             f"({limits.memory_bytes >> 20} MB)")
-            if stop and group and group.process_limit_hit():
-                stop["log"] += f" (the process limit of {limits.max_processes} was reached)"
+            done, errors, stop = _Collector(proc, read_fd, calls, load_timeout, deadline).run()
+            if stop and group and stop.reason is not Reason.UNREADABLE:
+                if group.memory_limit_hit():
+                    stop.limit = f"killed at the memory limit ({limits.memory_bytes >> 20} MB)"
+                elif group.process_limit_hit():
+                    stop.limit = f"the process limit of {limits.max_processes} was reached"
             return done, errors, stop
         finally:
             _kill_group(proc)
@@ -156,61 +206,99 @@ def _run_once(cells, calls, load_timeout, python):
             os.close(read_fd)
 
 
-def _collect(proc, read_fd, calls, load_timeout):
-    by_key = {c.key: c for c in calls}
-    outcomes, cell_errors = {}, []
-    sel = selectors.DefaultSelector()
-    sel.register(read_fd, selectors.EVENT_READ)
-    buffer = b""
-    current = None            # key of the call running now
-    deadline = time.monotonic() + load_timeout
-    loaded = False
-    while True:
-        remaining = deadline - time.monotonic()
-        if remaining <= 0:
-            if current is None:
-                what = "loading the notebook's code" if not loaded else "between calls"
-                return outcomes, cell_errors, {
-                    "abandon": True, "timed_out": True,
-                    "log": f"time limit: {what} took longer than {load_timeout:.0f} s; stopped"}
-            limit = by_key[current].timeout
-            return outcomes, cell_errors, {
-                "key": current,
-                "outcome": Outcome(ok=False, timed_out=True,
-                                   error=f"did not return within {limit:g} s (time limit)"),
-                "log": f"time limit: {by_key[current].name} (call {current}) stopped after {limit:g} s"}
-        if not sel.select(timeout=min(remaining, 0.5)):
-            if proc.poll() is not None and not _readable(read_fd):
-                return outcomes, cell_errors, _crash(proc, current, loaded)
-            continue
-        chunk = os.read(read_fd, 1 << 16)
-        if not chunk:
-            proc.wait(timeout=10)
-            if current is None and loaded and len(outcomes) == len(calls):
-                return outcomes, cell_errors, None
-            return outcomes, cell_errors, _crash(proc, current, loaded)
-        buffer += chunk
-        *lines, buffer = buffer.split(b"\n")
-        for line in lines:
-            try:
-                message = json.loads(line)
-            except ValueError:
-                continue   # the student's code wrote into our channel: ignore what is not ours
-            event = message.get("event") if isinstance(message, dict) else None
-            if event == "loaded" and not loaded:
-                loaded = True
-                cell_errors = list(message.get("cell_errors", []))[:50]
-            elif event == "start" and message.get("key") in by_key:
-                current = message["key"]
-                deadline = time.monotonic() + by_key[current].timeout
-            elif event == "result" and message.get("key") in by_key:
-                outcomes[message["key"]] = _outcome(message)
-                current = None
-                deadline = time.monotonic() + load_timeout
-            elif event == "done":
-                missing = [c.key for c in calls if c.key not in outcomes]
-                if not missing:
-                    return outcomes, cell_errors, None
+class _Collector:
+    """Reads the child's messages, in protocol order only, until every call has answered."""
+
+    def __init__(self, proc, read_fd, calls, load_timeout, run_deadline):
+        self.proc, self.read_fd = proc, read_fd
+        self.calls = calls
+        self.next_index = 0          # the only call that may start next
+        self.current = None          # the Call running now
+        self.loaded = False
+        self.outcomes, self.cell_errors = {}, []
+        self.load_timeout = load_timeout
+        self.run_deadline = run_deadline
+        self.deadline = min(run_deadline, time.monotonic() + load_timeout)
+        self.received = 0
+
+    def stop(self, reason, how):
+        return self.outcomes, self.cell_errors, Stop(
+            reason, how, key=self.current.key if self.current else None, loaded=self.loaded)
+
+    def run(self):
+        sel = selectors.DefaultSelector()
+        sel.register(self.read_fd, selectors.EVENT_READ)
+        buffer = b""
+        while True:
+            remaining = self.deadline - time.monotonic()
+            if remaining <= 0:
+                return self.stop(Reason.TIMEOUT, self._time_limit())
+            if not sel.select(timeout=min(remaining, 0.5)):
+                if self.proc.poll() is not None and not _readable(self.read_fd):
+                    return self.stop(Reason.CRASH, _exit_status(self.proc))
+                continue
+            chunk = os.read(self.read_fd, 1 << 16)
+            if not chunk:
+                # The pipe is closed (by the child exiting, or by its code closing the pipe).
+                if self.finished():
+                    return self.outcomes, self.cell_errors, None
+                return self.stop(Reason.CRASH, _exit_status(self.proc, wait=1.0)
+                                 or "it closed the result channel")
+            self.received += len(chunk)
+            buffer += chunk
+            if self.received > MAX_TOTAL_BYTES or \
+                    len(buffer) - buffer.rfind(b"\n") > MAX_MESSAGE_BYTES:
+                return self.stop(Reason.UNREADABLE, f"more than {MAX_MESSAGE_BYTES >> 20} MB in "
+                                 f"one message, or {MAX_TOTAL_BYTES >> 20} MB in all")
+            *lines, buffer = buffer.split(b"\n")
+            for line in lines:
+                self.receive(line)
+                if self.finished():
+                    return self.outcomes, self.cell_errors, None
+
+    def finished(self):
+        return self.loaded and self.current is None and len(self.outcomes) == len(self.calls)
+
+    def receive(self, line):
+        try:
+            message = json.loads(line)
+        except (ValueError, RecursionError):
+            return   # not a message of ours: the student's code wrote into the channel
+        if not isinstance(message, dict):
+            return
+        event = message.get("event")
+        if event == "loaded" and not self.loaded:
+            self.loaded = True
+            errors = message.get("cell_errors")
+            self.cell_errors = [{"cell": e.get("cell"), "error": str(e.get("error"))[:2000]}
+                                for e in (errors if isinstance(errors, list) else [])[:50]
+                                if isinstance(e, dict)]
+            self.deadline = min(self.run_deadline, time.monotonic() + self.load_timeout)
+        elif event == "start" and self.loaded and self.current is None \
+                and self.next_index < len(self.calls) \
+                and message.get("key") == self.calls[self.next_index].key:
+            self.current = self.calls[self.next_index]
+            self.next_index += 1
+            self.deadline = min(self.run_deadline, time.monotonic() + self.current.timeout)
+        elif event == "result" and self.current is not None \
+                and message.get("key") == self.current.key:
+            self.outcomes[self.current.key] = _outcome(message)
+            self.current = None
+            self.deadline = min(self.run_deadline, time.monotonic() + self.load_timeout)
+
+    def _time_limit(self):
+        if self.deadline >= self.run_deadline:
+            return "the run's total time limit ran out"
+        if self.current is not None:
+            return f"after {self.current.timeout:g} s"
+        return f"after {self.load_timeout:g} s"
+
+
+def _TEMP_ENV():  # MERGE-TODO: replaced by sandbox.child_env()
+    env = {k: os.environ[k] for k in ("PATH", "HOME", "LANG", "LC_ALL", "TZ") if k in os.environ}
+    env.update({"TF_CPP_MIN_LOG_LEVEL": "3", "TF_ENABLE_ONEDNN_OPTS": "0", "MPLBACKEND": "Agg",
+                "PYTHONDONTWRITEBYTECODE": "1", "PYTHONHASHSEED": "0", "OMP_NUM_THREADS": "1"})
+    return env
 
 
 def _readable(fd):
@@ -219,35 +307,44 @@ def _readable(fd):
     return bool(sel.select(timeout=0))
 
 
-def _crash(proc, current, loaded):
-    code = proc.poll()
-    if code is not None and code > 128:   # bubblewrap reports a signal as 128 + its number
+def _exit_status(proc, wait=0.0):
+    """'exit code N' or 'signal NAME' of an ended process; '' while it still runs."""
+    try:
+        code = proc.wait(timeout=wait) if wait else proc.poll()
+    except subprocess.TimeoutExpired:
+        return ""
+    if code is None:
+        return ""
+    if code > 128:   # bubblewrap reports a signal as 128 + its number
         code = 128 - code
-    how = f"exit code {code}" if code is not None and code >= 0 else \
-        f"signal {signal.Signals(-code).name}" if code is not None else "unknown"
-    how = {"signal SIGXFSZ": "signal SIGXFSZ: the output/file size limit",
-           "signal SIGXCPU": "signal SIGXCPU: the CPU time limit"}.get(how, how)
-    if current is None:
-        where = "while loading the notebook's code" if not loaded else "between calls"
-        return {"abandon": True, "log": f"process ended {where} ({how})"}
-    return {"key": current,
-            "outcome": Outcome(ok=False, crashed=True,
-                               error=f"the process running it ended during the call ({how})"),
-            "log": f"crash: call {current} ended its process ({how})"}
+    if code >= 0:
+        return f"exit code {code}"
+    name = signal.Signals(-code).name
+    return {"SIGXFSZ": "signal SIGXFSZ: the output/file size limit",
+            "SIGXCPU": "signal SIGXCPU: the CPU time limit"}.get(name, f"signal {name}")
 
 
 def _outcome(message):
-    value = message.get("value")
+    """An Outcome from a result message; anything outside the protocol's schema is UNREADABLE."""
+    if message.get("missing") is True:
+        return Outcome(reason=Reason.MISSING, error=str(message.get("error", ""))[:300])
+    error = str(message.get("error", ""))[:2000]
+    if message.get("unencodable") is True:
+        return Outcome(reason=Reason.UNREADABLE, error=error)
+    if message.get("ok") is not True:
+        return Outcome(reason=Reason.ERROR, error=error)
     try:
-        value = child.decode(value)
-    except Exception as exc:  # noqa: BLE001 - malformed data from an untrusted process
-        return Outcome(ok=False, error=f"returned data that could not be read ({exc})")
-    return Outcome(ok=bool(message.get("ok")), value=value, type=str(message.get("type", "")),
-                   error=str(message.get("error", ""))[:2000],
-                   warnings=[str(w)[:300] for w in message.get("warnings", [])][:5],
-                   mutated=list(message.get("mutated", [])),
-                   seconds=float(message.get("seconds", 0.0) or 0.0),
-                   missing=bool(message.get("missing")))
+        value = child.decode(message.get("value"))
+    except (ValueError, TypeError, RecursionError, OverflowError, MemoryError) as exc:
+        return Outcome(reason=Reason.UNREADABLE,
+                       error=f"returned data that could not be read ({str(exc)[:300]})")
+    warnings = message.get("warnings")
+    mutated = message.get("mutated")
+    return Outcome(value=value, type=str(message.get("type", ""))[:200],
+                   warnings=[str(w)[:300] for w in warnings][:5]
+                   if isinstance(warnings, list) else [],
+                   mutated=[m for m in mutated if type(m) is int][:20]
+                   if isinstance(mutated, list) else [])
 
 
 def _kill_group(proc):

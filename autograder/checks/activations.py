@@ -3,13 +3,13 @@
 import numpy as np
 
 from autograder.child import NamedCallable
-from autograder.framework import Case, Check, Mismatch, expect_array, expect_scalar, fmt
-from solutions import activations as reference
+from autograder.framework import Case, Check, Mismatch, expect_array, fmt
+import solutions.activations
 
 # Matrix products summed in another order (loops over units, np.dot, np.einsum) differ from
-# the reference by rounding only, ~1e-15 on the O(1) values used here; every bug worth catching
-# (a missing bias, a transposed W, a skipped activation) changes them by O(1).
-RTOL, ATOL = 1e-7, 1e-10
+# the reference by rounding only, ~1e-15 on the O(1) values used here, far inside Check's default
+# tolerances; every bug worth catching (a missing bias, a transposed W, a skipped activation)
+# changes them by O(1).
 
 RELU, SIGMOID, LINEAR = NamedCallable("relu"), NamedCallable("sigmoid"), NamedCallable("linear")
 ACTIVATIONS = [RELU, SIGMOID, LINEAR]
@@ -27,10 +27,8 @@ def describe_stack(sizes, activations=None):
 
 
 class Relu(Check):
-    exercise_id = "activations.relu"
-    signature = "relu(z)"
-    summary = "max(0, z) element-wise"
-    reference = staticmethod(reference.relu)
+    reference = solutions.activations.relu
+    rtol, atol = 1e-12, 0.0     # ReLU involves no rounding: any correct formula gives these numbers
 
     def cases(self, rng):
         m, n = int(rng.integers(3, 7)), int(rng.integers(2, 6))
@@ -50,19 +48,9 @@ class Relu(Check):
             Case("a 2x2x3 array", (np.linspace(-3, 3, 12).reshape(2, 2, 3),), kind="edge"),
         ]
 
-    def compare(self, case, expected, actual):
-        # ReLU involves no rounding at all: any correct formula gives the same numbers.
-        if np.ndim(expected) == 0:
-            expect_scalar(actual, expected, rtol=1e-12, atol=0.0)
-        else:
-            expect_array(actual, expected, rtol=1e-12, atol=0.0)
-
 
 class Dense(Check):
-    exercise_id = "activations.dense"
-    signature = "dense(a_in, W, b, g)"
-    summary = "g(a_in @ W + b); a_in (n,) or (m,n), W (n,units), b (units,), g a callable"
-    reference = staticmethod(reference.dense)
+    reference = solutions.activations.dense
 
     def cases(self, rng):
         n, units, m = int(rng.integers(2, 7)), int(rng.integers(1, 6)), int(rng.integers(3, 9))
@@ -93,15 +81,9 @@ class Dense(Check):
                   np.array([0.0, 0.0]), SIGMOID), kind="edge"),
         ]
 
-    def compare(self, case, expected, actual):
-        expect_array(actual, expected, rtol=RTOL, atol=ATOL)
-
 
 class Sequential(Check):
-    exercise_id = "activations.sequential"
-    signature = "sequential(x, layers)"
-    summary = "forward pass through layers, a list of (W, b, g)"
-    reference = staticmethod(reference.sequential)
+    reference = solutions.activations.sequential
 
     def stack(self, rng, sizes, activations):
         return [random_layer(rng, n_in, units) + (g,)
@@ -141,9 +123,6 @@ class Sequential(Check):
                  kind="edge", show_input=False),
         ]
 
-    def compare(self, case, expected, actual):
-        expect_array(actual, expected, rtol=RTOL, atol=ATOL)
-
 
 class CollapseLinear(Check):
     """The pair is compared with the reference's. An affine map x -> x @ W + b determines W and b
@@ -151,10 +130,7 @@ class CollapseLinear(Check):
     the stack for every x" and "(W, b) equals the reference's" are the same demand; comparing W
     and b lets the feedback say which of the two is wrong."""
 
-    exercise_id = "activations.collapse_linear"
-    signature = "collapse_linear(layers)"
-    summary = "(W, b) of the single layer equal to a stack of linear layers [(W, b), ...]"
-    reference = staticmethod(reference.collapse_linear)
+    reference = solutions.activations.collapse_linear
 
     def stack(self, rng, sizes):
         return [random_layer(rng, n_in, units) for n_in, units in zip(sizes[:-1], sizes[1:])]
@@ -184,9 +160,9 @@ class CollapseLinear(Check):
         if not isinstance(actual, (tuple, list)) or len(actual) != 2:
             raise Mismatch(f"expected a pair (W, b), got {type(actual).__name__}: {fmt(actual)}")
         W, b = actual
-        expect_array(W, expected[0], rtol=RTOL, atol=ATOL, name="W")
+        expect_array(W, expected[0], rtol=self.rtol, atol=self.atol, name="W")
         try:
-            expect_array(b, expected[1], rtol=RTOL, atol=ATOL, name="b")
+            expect_array(b, expected[1], rtol=self.rtol, atol=self.atol, name="b")
         except Mismatch as exc:
             raise Mismatch(f"{exc}\n(W is right; b must make x @ W + b equal the stack's output, "
                            f"e.g. at x = 0)") from None

@@ -5,26 +5,18 @@ import numpy as np
 from autograder.data import load_digits_split
 from autograder.framework import Case, Check, Mismatch, expect_array, expect_scalar, fmt
 from autograder.keras_models import KerasModelCheck
-from solutions import logistic_regression as reference
+import solutions.logistic_regression
 
 # The cost, its gradient and the descent are judged with logits |z| <= ~10, where the lecture's
 # textbook formula (log of a sigmoid clipped at 1e-12, or Keras' 1e-7) and a softplus formula
-# agree to ~1e-12: the tolerances below leave room for any order of summation, and every bug
-# worth catching (sum for mean, a missing 1/m, a wrong sign) is off by a factor, not a rounding.
-RTOL, ATOL = 1e-7, 1e-10
+# agree to ~1e-12: Check's default tolerances (rtol 1e-7, atol 1e-10) leave room for any order of
+# summation, and every bug worth catching (sum for mean, a missing 1/m, a wrong sign) is off by a
+# factor, not a rounding.
 
 # The toy data set of DeepLearning.AI's logistic-regression lab (X_toy in the notebook): two
 # features, six examples; with w = [1, 1], b = -3 its cost is 0.36686678640551745.
 TOY_X = np.array([[0.5, 1.5], [1.0, 1.0], [1.5, 0.5], [3.0, 0.5], [2.0, 2.0], [1.0, 2.5]])
 TOY_Y = np.array([0.0, 0.0, 0.0, 1.0, 1.0, 1.0])
-
-
-def expect_value(actual, expected, rtol, atol, name="result"):
-    """A scalar expected value may come back as a float or a 0-d array; otherwise an array."""
-    if np.ndim(expected) == 0:
-        expect_scalar(actual, expected, rtol=rtol, atol=atol, name=name)
-    else:
-        expect_array(actual, expected, rtol=rtol, atol=atol, name=name)
 
 
 def random_problem(rng, m, n):
@@ -62,10 +54,8 @@ def problem_cases(rng):
 
 
 class Sigmoid(Check):
-    exercise_id = "logistic_regression.sigmoid"
-    signature = "sigmoid(z)"
-    summary = "element-wise 1/(1+e^-z), same shape; no overflow warning or nan for any finite z"
-    reference = staticmethod(reference.sigmoid)
+    reference = solutions.logistic_regression.sigmoid
+    atol = 1e-12
 
     def cases(self, rng):
         m, n = int(rng.integers(3, 7)), int(rng.integers(2, 6))
@@ -86,28 +76,17 @@ class Sigmoid(Check):
                  (rng.uniform(-1e4, 1e4, size=(m, n)),), kind="edge"),
         ]
 
-    def compare(self, case, expected, actual):
-        expect_value(actual, expected, rtol=1e-7, atol=1e-12)
-
 
 class ComputeCost(Check):
-    exercise_id = "logistic_regression.compute_cost"
-    signature = "compute_cost(X, y, w, b)"
-    summary = "mean binary cross-entropy of sigmoid(X @ w + b) against y, a float"
-    reference = staticmethod(reference.compute_cost)
+    reference = solutions.logistic_regression.compute_cost
+    result_name = "the cost"
 
     def cases(self, rng):
         return problem_cases(rng)
 
-    def compare(self, case, expected, actual):
-        expect_scalar(actual, expected, rtol=RTOL, atol=ATOL, name="the cost")
-
 
 class ComputeGradient(Check):
-    exercise_id = "logistic_regression.compute_gradient"
-    signature = "compute_gradient(X, y, w, b)"
-    summary = "(dj_dw, dj_db): dj_dw shape (n,), dj_db a float"
-    reference = staticmethod(reference.compute_gradient)
+    reference = solutions.logistic_regression.compute_gradient
 
     def cases(self, rng):
         return problem_cases(rng)
@@ -116,15 +95,12 @@ class ComputeGradient(Check):
         if not isinstance(actual, (tuple, list)) or len(actual) != 2:
             raise Mismatch(f"expected a pair (dj_dw, dj_db), got {type(actual).__name__}: "
                            f"{fmt(actual)}")
-        expect_array(actual[0], expected[0], rtol=RTOL, atol=ATOL, name="dj_dw")
-        expect_scalar(actual[1], expected[1], rtol=RTOL, atol=ATOL, name="dj_db")
+        expect_array(actual[0], expected[0], rtol=self.rtol, atol=self.atol, name="dj_dw")
+        expect_scalar(actual[1], expected[1], rtol=self.rtol, atol=self.atol, name="dj_db")
 
 
 class GradientDescent(Check):
-    exercise_id = "logistic_regression.gradient_descent"
-    signature = "gradient_descent(X, y, w_in, b_in, alpha, num_iters)"
-    summary = "(w, b, J_history) after num_iters simultaneous updates; w_in is not modified"
-    reference = staticmethod(reference.gradient_descent)
+    reference = solutions.logistic_regression.gradient_descent
 
     def cases(self, rng):
         m, n = int(rng.integers(8, 25)), int(rng.integers(2, 5))
@@ -163,17 +139,14 @@ class GradientDescent(Check):
             raise Mismatch(f"J_history should hold {num_iters} costs (one after each "
                            f"iteration), got {history.size} in shape {history.shape}\n"
                            f"expected: {fmt(np.asarray(expected[2]))}\nactual:   {fmt(history)}")
-        expect_array(w, expected[0], rtol=RTOL, atol=ATOL, name="w")
-        expect_scalar(b, expected[1], rtol=RTOL, atol=ATOL, name="b")
-        expect_array(history, expected[2], rtol=RTOL, atol=ATOL,
+        expect_array(w, expected[0], rtol=self.rtol, atol=self.atol, name="w")
+        expect_scalar(b, expected[1], rtol=self.rtol, atol=self.atol, name="b")
+        expect_array(history, expected[2], rtol=self.rtol, atol=self.atol,
                      name="J_history (the cost after each iteration)")
 
 
 class BinaryClassifier(KerasModelCheck):
-    exercise_id = "logistic_regression.build_binary_classifier"
-    signature = "build_binary_classifier(n_features)"
-    summary = ("a compiled tf.keras model for binary labels whose loss matches its output layer; "
-               "judged by how it trains")
+    reference = solutions.logistic_regression.build_binary_classifier
     n_inputs, n_outputs = 64, 1
     # The class, and the name `loss="binary_crossentropy"` resolves to.
     expected_losses = ("BinaryCrossentropy", "binary_crossentropy")

@@ -3,16 +3,14 @@
 import numpy as np
 
 from autograder.data import load_digits_split
-from autograder.framework import Case, Check, expect_array, expect_scalar
+from autograder.framework import Case, Check
 from autograder.keras_models import KerasModelCheck
-from solutions import softmax as reference
+import solutions.softmax
 
 
 class Softmax(Check):
-    exercise_id = "softmax.softmax"
-    signature = "softmax(z)"
-    summary = "softmax along the last axis; rows sum to 1; finite for any finite z"
-    reference = staticmethod(reference.softmax)
+    reference = solutions.softmax.softmax
+    rtol, atol = 1e-6, 1e-12
 
     def cases(self, rng):
         m, k = rng.integers(3, 7), rng.integers(4, 9)
@@ -37,15 +35,10 @@ class Softmax(Check):
             Case("all logits equal", (np.full((2, 5), 7.0),), kind="edge"),
         ]
 
-    def compare(self, case, expected, actual):
-        expect_array(actual, expected, rtol=1e-6, atol=1e-12)
-
 
 class SparseCategoricalCrossentropy(Check):
-    exercise_id = "softmax.sparse_categorical_crossentropy"
-    signature = "sparse_categorical_crossentropy(probs, y)"
-    summary = "mean of -log probs[i, y_i]; probs (m,k), y (m,) integer class ids"
-    reference = staticmethod(reference.sparse_categorical_crossentropy)
+    reference = solutions.softmax.sparse_categorical_crossentropy
+    rtol, atol = 1e-7, 1e-12
 
     def cases(self, rng):
         m, k = int(rng.integers(5, 12)), int(rng.integers(3, 8))
@@ -69,15 +62,9 @@ class SparseCategoricalCrossentropy(Check):
                  (np.array([[1e-12, 1.0 - 1e-12], [0.5, 0.5]]), np.array([0, 1])), kind="edge"),
         ]
 
-    def compare(self, case, expected, actual):
-        expect_scalar(actual, expected, rtol=1e-7, atol=1e-12)
-
 
 class DigitClassifier(KerasModelCheck):
-    exercise_id = "softmax.build_digit_classifier"
-    signature = "build_digit_classifier()"
-    summary = ("a compiled tf.keras model for the 8x8 digits (64 inputs, 10 classes), linear "
-               "output, SparseCategoricalCrossentropy(from_logits=True); judged by how it trains")
+    reference = solutions.softmax.build_digit_classifier
     n_inputs, n_outputs = 64, 10
     expected_losses = ("SparseCategoricalCrossentropy",)
     require_logits = True

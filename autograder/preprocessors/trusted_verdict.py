@@ -24,6 +24,9 @@ class TrustedVerdict(NbGraderPreprocessor):
 
     load_timeout = Float(120.0, help="Seconds the student's code may take to load, before any "
                                      "call (TensorFlow alone takes a few).").tag(config=True)
+    verdict_timeout = Float(300.0, help="Seconds all of a notebook's calls may take together, "
+                                        "loading included: nothing the student's process "
+                                        "sends extends it.").tag(config=True)
     strict = Bool(True, help="Give zero to a test cell of a course chapter that has no trusted "
                              "check, instead of keeping the kernel's verdict.").tag(config=True)
     log_prefix = Unicode("[trusted verdict]").tag(config=True)
@@ -44,7 +47,8 @@ class TrustedVerdict(NbGraderPreprocessor):
             if name in checks and checks[name] not in wanted:
                 wanted.append(checks[name])
         verdicts, report = run_checks(wanted, notebook_code_cells(nb),
-                                      load_timeout=self.load_timeout)
+                                      load_timeout=self.load_timeout,
+                                      total_timeout=self.verdict_timeout)
         for cell in test_cells:
             grade_id = cell.metadata.nbgrader.get("grade_id", "")
             check = checks.get(grade_id[len(TEST_PREFIX):])

@@ -2,7 +2,7 @@
 
 import numpy as np
 
-from autograder.runner import Call, run_calls
+from autograder.runner import Call, Reason, run_calls
 
 
 def test_values_cross_as_plain_data():
@@ -19,7 +19,7 @@ def test_infinite_loop_is_stopped_and_later_calls_still_run():
     code = "def slow(x):\n    while True:\n        pass\ndef fast(x):\n    return x + 1\n"
     report = run_calls([code], [Call("a", "slow", args=(1,), timeout=1.0),
                                 Call("b", "fast", args=(1,))])
-    assert report.outcomes["a"].timed_out
+    assert report.outcomes["a"].reason is Reason.TIMEOUT
     assert report.outcomes["b"].ok and report.outcomes["b"].value == 2
     assert any("time limit" in line for line in report.log)
 
@@ -27,13 +27,13 @@ def test_infinite_loop_is_stopped_and_later_calls_still_run():
 def test_os_exit_in_a_call_is_a_crash_not_a_pass():
     code = "import os\ndef bye(x):\n    os._exit(0)\ndef ok(x):\n    return x\n"
     report = run_calls([code], [Call("a", "bye", args=(1,)), Call("b", "ok", args=(3,))])
-    assert not report.outcomes["a"].ok and report.outcomes["a"].crashed
+    assert report.outcomes["a"].reason is Reason.CRASH
     assert report.outcomes["b"].value == 3
 
 
 def test_os_exit_while_loading_fails_every_call():
     report = run_calls(["import os\nos._exit(0)\n"], [Call("a", "f"), Call("b", "g")])
-    assert not report.outcomes["a"].ok and not report.outcomes["b"].ok
+    assert {out.reason for out in report.outcomes.values()} == {Reason.NOT_LOADED}
 
 
 def test_broken_cells_do_not_stop_the_rest():
@@ -46,7 +46,7 @@ def test_broken_cells_do_not_stop_the_rest():
 
 def test_missing_function_is_reported_as_missing():
     report = run_calls(["x = 1\n"], [Call("a", "softmax", args=(1,))])
-    assert report.outcomes["a"].missing
+    assert report.outcomes["a"].reason is Reason.MISSING
 
 
 def test_lying_objects_are_refused():
@@ -57,7 +57,7 @@ def test_lying_objects_are_refused():
             "def liar(x):\n    return Liar()\n"
             "def sub(x):\n    return np.zeros(3).view(Sub)\n")
     report = run_calls([code], [Call("a", "liar", args=(1,)), Call("b", "sub", args=(1,))])
-    assert not report.outcomes["a"].ok and "Liar" in report.outcomes["a"].error
+    assert report.outcomes["a"].reason is Reason.UNREADABLE and "Liar" in report.outcomes["a"].error
     assert report.outcomes["b"].type.endswith("Sub")
     assert type(report.outcomes["b"].value) is np.ndarray   # carried as a plain array
 
