@@ -9,7 +9,7 @@ for the standard tampering cell below). EXPECTED_SCORES maps each sample to its 
 """
 
 import copy
-import importlib.util
+import importlib
 import json
 import re
 import sys
@@ -66,9 +66,7 @@ def build(release_nb, source_nb, answers, extra_cells=None, edit=None):
 def main(names):
     """Build the samples of each answers module named (a chapter, or `attacks`)."""
     for name in names:
-        spec = importlib.util.spec_from_file_location(name, ROOT / "samples/answers" / f"{name}.py")
-        answers_module = importlib.util.module_from_spec(spec)
-        spec.loader.exec_module(answers_module)
+        answers_module = importlib.import_module(f"samples.answers.{name}")
         chapter = getattr(answers_module, "CHAPTER", name)
         output = ROOT / getattr(answers_module, "OUTPUT", "samples/submitted")
         release = json.loads((ROOT / "release" / chapter / "exercises.ipynb").read_text())
@@ -82,4 +80,6 @@ def main(names):
 
 
 if __name__ == "__main__":
+    # Run as a script, Python puts samples/ on the path, not the root the package lives in.
+    sys.path.insert(0, str(ROOT))
     main(sys.argv[1:])

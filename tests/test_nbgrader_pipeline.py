@@ -1,9 +1,8 @@
 """nbgrader end to end on a copy of the course: release, autograde the samples, feedback, export."""
 
 import csv
-import importlib.util
+import importlib
 import shutil
-from pathlib import Path
 
 import pytest
 
@@ -11,15 +10,11 @@ from autograder.checks import CHAPTERS
 from tests.course import copy_course, nbgrader
 from tests.leaks import leaks_in, secrets_of
 
-ROOT = Path(__file__).resolve().parents[1]
 pytestmark = pytest.mark.slow
 
 
 def expected_scores(chapter):
-    spec = importlib.util.spec_from_file_location(chapter, ROOT / "samples/answers" / f"{chapter}.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module.EXPECTED_SCORES
+    return importlib.import_module(f"samples.answers.{chapter}").EXPECTED_SCORES
 
 
 @pytest.fixture(scope="module")

@@ -1,6 +1,8 @@
-"""The softmax chapter's checks accept correct code written many ways and reject plausible bugs."""
+"""The softmax checks accept correct code written many ways and reject plausible bugs."""
 
 import pytest
+
+from tests.autograder.verdicts import accept_and_reject
 
 HEADER = "import numpy as np\n"
 
@@ -152,28 +154,11 @@ def sparse_categorical_crossentropy(probs, y):
 }
 
 
-@pytest.mark.parametrize("name", SOFTMAX_CORRECT)
-def test_softmax_accepts_correct(check_code, name):
-    verdict = check_code("softmax.softmax", HEADER + SOFTMAX_CORRECT[name])
-    assert verdict.accepted, verdict.feedback()
-
-
-@pytest.mark.parametrize("name", SOFTMAX_WRONG)
-def test_softmax_rejects_wrong(check_code, name):
-    verdict = check_code("softmax.softmax", HEADER + SOFTMAX_WRONG[name])
-    assert not verdict.accepted, name
-
-
-@pytest.mark.parametrize("name", SCCE_CORRECT)
-def test_scce_accepts_correct(check_code, name):
-    verdict = check_code("softmax.sparse_categorical_crossentropy", HEADER + SCCE_CORRECT[name])
-    assert verdict.accepted, verdict.feedback()
-
-
-@pytest.mark.parametrize("name", SCCE_WRONG)
-def test_scce_rejects_wrong(check_code, name):
-    verdict = check_code("softmax.sparse_categorical_crossentropy", HEADER + SCCE_WRONG[name])
-    assert not verdict.accepted, name
+CASES = [
+    ("softmax.softmax", SOFTMAX_CORRECT, SOFTMAX_WRONG),
+    ("softmax.sparse_categorical_crossentropy", SCCE_CORRECT, SCCE_WRONG),
+]
+test_accepts_correct, test_rejects_wrong = accept_and_reject(CASES, HEADER)
 
 
 def test_feedback_names_input_expected_and_actual(check_code):
@@ -249,15 +234,7 @@ def build_digit_classifier():
 }
 
 
-@pytest.mark.slow
-@pytest.mark.parametrize("name", DIGITS_WRONG)
-def test_digit_classifier_rejects_wrong(check_code, name):
-    verdict = check_code("softmax.build_digit_classifier", DIGITS_HEADER + DIGITS_WRONG[name])
-    assert not verdict.accepted, name
-
-
-@pytest.mark.slow
-@pytest.mark.parametrize("name", DIGITS_CORRECT)
-def test_digit_classifier_accepts_correct(check_code, name):
-    verdict = check_code("softmax.build_digit_classifier", DIGITS_HEADER + DIGITS_CORRECT[name])
-    assert verdict.accepted, verdict.feedback()
+# Each case trains a model (a few seconds each).
+DIGITS_CASES = [("softmax.build_digit_classifier", DIGITS_CORRECT, DIGITS_WRONG)]
+test_digit_classifier_accepts_correct, test_digit_classifier_rejects_wrong = \
+    accept_and_reject(DIGITS_CASES, DIGITS_HEADER, marks=[pytest.mark.slow])

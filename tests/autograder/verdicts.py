@@ -3,12 +3,13 @@
 import pytest
 
 
-def accept_and_reject(cases, header):
+def accept_and_reject(cases, header, marks=()):
     """Tests that each check accepts its correct variants and rejects its wrong ones.
 
     cases: [(exercise_id, {name: correct code}, {name: wrong code}), ...]; header is prepended
-    to every piece of code. Returns (test_accepts_correct, test_rejects_wrong) for a test module
-    to bind at top level.
+    to every piece of code; marks (such as pytest.mark.slow, for checks that train a Keras model)
+    go on both tests. Returns (test_accepts_correct, test_rejects_wrong) for a test module to
+    bind at top level, under any names starting with test_.
     """
     accept = [(ex, name, code) for ex, correct, _ in cases for name, code in correct.items()]
     reject = [(ex, name, code) for ex, _, wrong in cases for name, code in wrong.items()]
@@ -25,4 +26,7 @@ def accept_and_reject(cases, header):
         verdict = check_code(exercise_id, header + code)
         assert not verdict.accepted, name
 
-    return test_accepts_correct, test_rejects_wrong
+    tests = (test_accepts_correct, test_rejects_wrong)
+    for mark in marks:
+        tests = tuple(mark(test) for test in tests)
+    return tests
