@@ -2,7 +2,6 @@
 
 import csv
 import hashlib
-import importlib.util
 import json
 import shutil
 import socket
@@ -12,23 +11,13 @@ from pathlib import Path
 import pytest
 
 from autograder import sandbox
+from samples.answers import attacks as ATTACKS
 from tests.course import copy_course, nbgrader
 from tests.leaks import leaks_in, secrets_of
 
-ROOT = Path(__file__).resolve().parents[1]
 TRAP_PORT = 47811      # the attack tries this loopback port, among others
 pytestmark = [pytest.mark.slow,
               pytest.mark.skipif(not sandbox.bwrap_path(), reason="bubblewrap is not installed")]
-
-
-def load_attacks():
-    spec = importlib.util.spec_from_file_location("attacks", ROOT / "samples/answers/attacks.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-ATTACKS = load_attacks()
 
 
 def digest(path):
@@ -107,23 +96,35 @@ def test_the_log_says_what_was_stopped(graded, attack):
     assert any(phrase in line for line in lines), f"no '{phrase}' for {attack} in the log"
 
 
+def own_code(course, attack, chapter):
+    """The code of the notebook the attack submitted."""
+    nb = json.loads((course / "submitted" / attack / chapter / "exercises.ipynb").read_text())
+    return "\n".join("".join(cell["source"]) if isinstance(cell["source"], list)
+                     else cell["source"] for cell in nb["cells"])
+
+
 def test_no_hidden_test_or_solution_in_feedback_or_outputs(graded):
+    """An attack that prints files or the grader's internals must not get the secrets out."""
     course, chapter = graded["course"], graded["chapter"]
     secrets = secrets_of(course / "source" / chapter / "exercises.ipynb")
     hidden = [line for line in secrets if "expect_close" in line or "assert" in line]
     reference = [line for line in secrets if line not in hidden]
+    assert hidden and reference, "looks for both hidden tests and solution lines"
     for attack in ATTACKS.SAMPLES:
+        # A student may see their own code, and several attacks submit the reference answers
+        # (RIGHT in samples/answers/attacks.py), one printing its cells back: for them the
+        # solution lines they wrote are not secret. Hidden tests are secret for everyone.
+        own = own_code(course, attack, chapter)
+        theirs = hidden + [line for line in reference if line not in own]
+        # Every attack is graded (a notebook nbgrader refused would prove nothing here).
         feedback = course / "feedback" / attack
-        if feedback.exists():
-            assert leaks_in([feedback], hidden) == [], attack
+        assert feedback.is_dir(), f"{attack} has no feedback: it was not graded"
+        assert leaks_in([feedback], theirs) == [], attack
         autograded = course / "autograded" / attack / chapter / "exercises.ipynb"
-        if autograded.exists():
-            nb = json.loads(autograded.read_text())
-            outputs = course / f"outputs-{attack}.json"
-            outputs.write_text(json.dumps([c.get("outputs", []) for c in nb["cells"]]))
-            assert leaks_in([outputs], secrets) == [], attack
-            if "RIGHT" not in attack:
-                assert leaks_in([outputs], reference) == [], attack
+        nb = json.loads(autograded.read_text())
+        outputs = course / f"outputs-{attack}.json"
+        outputs.write_text(json.dumps([c.get("outputs", []) for c in nb["cells"]]))
+        assert leaks_in([outputs], theirs) == [], attack
 
 
 def test_no_connection_reached_the_loopback_service(graded):

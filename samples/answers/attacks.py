@@ -70,7 +70,7 @@ for top in ["/", os.path.expanduser("~"), os.getcwd(), "/work", "/tmp", "/root"]
                     text = open(path, errors="replace").read()
                 except OSError:
                     continue
-                if "BEGIN HIDDEN TESTS" in text or "def log_sum_exp" in text:
+                if "BEGIN HIDDEN" + " TESTS" in text or "def log_sum_exp" in text:
                     found.append(path)
                     print(path, text[:20000])
 print("found", len(found), "files")
@@ -192,6 +192,12 @@ HARD_CODED = {
 }
 
 
+PRINT_HISTORY = '''# 14. Print every source the kernel executed: the test cells' too, hidden tests included
+# if the kernel were given them.
+print("\\n".join(In))
+'''
+
+
 def raise_points_and_hide_tests(nb):
     """11a. Edited metadata: points raised, a grade id changed, a test cell made markdown."""
     cells = []
@@ -238,17 +244,21 @@ SAMPLES = {
     "attack-11b-duplicated-solution-cell": (RIGHT, None, duplicate_solution_cell),
     "attack-12-lying-objects": (LYING_OBJECTS, None, None),
     "attack-13-hard-coded-visible-tests": (HARD_CODED, None, None),
+    "attack-14-print-history": (RIGHT, {"test_binary_cross_entropy_with_logits": PRINT_HISTORY},
+                                None),
 }
 
 # 8 and 9a hang or eat memory in log_softmax (2 points), which the reference-style cross-entropy
 # (3 points) calls, so they keep log_sum_exp and the binary cross-entropy: 5. 9b and 9c are
 # correct answers whose side effects must not cost or break anything. 11a and 11b are correct
-# answers in edited notebooks: they get the chapter's 10 points, not the 100s they claim.
+# answers in edited notebooks: they get the chapter's 10 points, not the 100s they claim. 14 is
+# correct, and its feedback must show no hidden test.
 EXPECTED_SCORES = {name: 0 for name in SAMPLES}
 EXPECTED_SCORES.update({"attack-08-infinite-loop": 5, "attack-09a-memory-bomb": 5,
                         "attack-09b-output-flood": 10, "attack-09c-background-process": 10,
                         "attack-11a-edited-metadata": 10,
-                        "attack-11b-duplicated-solution-cell": 10})
+                        "attack-11b-duplicated-solution-cell": 10,
+                        "attack-14-print-history": 10})
 
 # What the grading log must say was stopped, for the attacks a limit stops.
 STOPPED_BY = {
