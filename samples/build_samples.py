@@ -20,7 +20,8 @@ ROOT = Path(__file__).resolve().parent.parent
 # The cell a tampering student adds: it makes every test cell "pass" in the student's own kernel
 # (errors swallowed, numpy's comparisons and the notebook's test helper neutered). An answers
 # module asks for it with the string "KERNEL_TAMPERING" as an extra cell.
-KERNEL_TAMPERING = '''# Make every test cell "pass" in this kernel: swallow all errors and neuter the checks.
+KERNEL_TAMPERING = '''# Make every test cell "pass" in this kernel: swallow all errors and neuter
+# the checks.
 import numpy as np
 def _swallow(lines):
     body = "".join("    " + line for line in lines) or "    pass\\n"
@@ -40,12 +41,14 @@ def _text(source):
 
 def reference_answer(source_cell):
     """The source notebook's solution, without nbgrader's markers."""
-    return re.sub(r"[ \t]*### (BEGIN|END) SOLUTION[ \t]*(\n|$)", "", _text(source_cell["source"])).rstrip() + "\n"
+    source = _text(source_cell["source"])
+    return re.sub(r"[ \t]*### (BEGIN|END) SOLUTION[ \t]*(\n|$)", "", source).rstrip() + "\n"
 
 
 def build(release_nb, source_nb, answers, extra_cells=None, edit=None):
     nb = copy.deepcopy(release_nb)
-    source_cells = {c["metadata"].get("nbgrader", {}).get("grade_id"): c for c in source_nb["cells"]}
+    source_cells = {c["metadata"].get("nbgrader", {}).get("grade_id"): c
+                    for c in source_nb["cells"]}
     cells = []
     for cell in nb["cells"]:
         grade_id = cell["metadata"].get("nbgrader", {}).get("grade_id")

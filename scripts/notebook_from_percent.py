@@ -1,7 +1,9 @@
-"""Turn a jupytext percent file into an nbgrader source notebook (python3 kernel, no jupytext metadata).
+r"""Turn a jupytext percent file into an nbgrader source notebook (python3 kernel, no jupytext
+metadata).
 
     jupytext --to py:percent source/CHAPTER/exercises.ipynb -o /tmp/exercises.py   # edit this
-    .venv/bin/python scripts/notebook_from_percent.py /tmp/exercises.py source/CHAPTER/exercises.ipynb
+    .venv/bin/python scripts/notebook_from_percent.py /tmp/exercises.py \
+        source/CHAPTER/exercises.ipynb
 """
 
 import json

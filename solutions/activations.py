@@ -1,4 +1,5 @@
-"""Chapter 2 reference: activation functions, a dense layer, a forward pass, and why linear layers collapse."""
+"""Chapter 2 reference: activation functions, a dense layer, a forward pass, and why linear
+layers collapse."""
 
 import numpy as np
 
@@ -31,7 +32,8 @@ def dense(a_in, W, b, g):
 
 
 def sequential(x, layers):
-    """Forward pass a^[l] = g^[l](a^[l-1] @ W^[l] + b^[l]) with a^[0] = x; layers is a list of (W, b, g)."""
+    """Forward pass a^[l] = g^[l](a^[l-1] @ W^[l] + b^[l]) with a^[0] = x; layers is a list of
+    (W, b, g)."""
     a = np.asarray(x, dtype=float)
     for W, b, g in layers:
         a = dense(a, W, b, g)
@@ -51,6 +53,7 @@ def collapse_linear(layers):
         W_l = np.asarray(W_l, dtype=float)
         b_l = np.asarray(b_l, dtype=float)
         if W_l.ndim != 2 or W_l.shape[0] != W.shape[1] or b_l.shape != (W_l.shape[1],):
-            raise ValueError(f"a layer with W {W_l.shape}, b {b_l.shape} cannot follow one with {W.shape[1]} units")
+            raise ValueError(f"a layer with W {W_l.shape}, b {b_l.shape} cannot follow one with "
+                             f"{W.shape[1]} units")
         W, b = W @ W_l, b @ W_l + b_l
     return W, b

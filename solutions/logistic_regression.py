@@ -1,4 +1,5 @@
-"""Chapter 1 reference: logistic regression, its cost and gradient, gradient descent, and a Keras binary classifier."""
+"""Chapter 1 reference: logistic regression, its cost and gradient, gradient descent, and a Keras
+binary classifier."""
 
 import os
 
@@ -35,7 +36,8 @@ def _as_arrays(X, y, w, b):
 
 
 def compute_cost(X, y, w, b):
-    """J(w, b) = (1/m) sum_i [-y_i log f_i - (1 - y_i) log(1 - f_i)], f_i = g(x_i . w + b); a float."""
+    """J(w, b) = (1/m) sum_i [-y_i log f_i - (1 - y_i) log(1 - f_i)], f_i = g(x_i . w + b);
+    a float."""
     X, y, w, b = _as_arrays(X, y, w, b)
     with np.errstate(under="ignore"):
         z = X @ w + b
@@ -47,7 +49,8 @@ def compute_cost(X, y, w, b):
 
 
 def compute_gradient(X, y, w, b):
-    """(dj_dw, dj_db) with dj_dw = (1/m) X^T (f - y), shape (n,), and dj_db = (1/m) sum(f - y), a float."""
+    """(dj_dw, dj_db) with dj_dw = (1/m) X^T (f - y), shape (n,), and dj_db = (1/m) sum(f - y),
+    a float."""
     X, y, w, b = _as_arrays(X, y, w, b)
     m = X.shape[0]
     with np.errstate(under="ignore"):

@@ -1,4 +1,5 @@
-"""Chapter 3 reference: softmax, the sparse categorical cross-entropy, and a Keras digit classifier."""
+"""Chapter 3 reference: softmax, the sparse categorical cross-entropy, and a Keras digit
+classifier."""
 
 import os
 
@@ -6,7 +7,8 @@ import numpy as np
 
 
 def softmax(z):
-    """a_j = e^{z_j} / sum_k e^{z_k} along the last axis (1-D: one example, 2-D: a row per example)."""
+    """a_j = e^{z_j} / sum_k e^{z_k} along the last axis (1-D: one example, 2-D: a row per
+    example)."""
     z = np.asarray(z, dtype=float)
     if z.ndim == 0:
         raise ValueError("softmax needs a vector (or a batch of rows) of logits, got a scalar")
@@ -29,12 +31,14 @@ def _class_ids(y, m, k):
     if y.dtype.kind not in "iu":
         raise ValueError(f"y must hold integer class ids, got {y.dtype} values")
     if np.any(y < 0) or np.any(y >= k):
-        raise ValueError(f"class ids must lie in 0..{k - 1}, got values from {y.min()} to {y.max()}")
+        raise ValueError(f"class ids must lie in 0..{k - 1}, "
+                         f"got values from {y.min()} to {y.max()}")
     return y
 
 
 def sparse_categorical_crossentropy(probs, y):
-    """J = (1/m) sum_i -log a_{i, y_i}: probs (m, k) rows of probabilities, y (m,) class ids; a float.
+    """J = (1/m) sum_i -log a_{i, y_i}: probs (m, k) rows of probabilities, y (m,) class ids;
+    a float.
 
     A probability of exactly 0 for the true class gives J = inf (-log 0), which is the true
     value, returned without a warning. It is the reason to compute the loss from logits
@@ -53,7 +57,8 @@ def sparse_categorical_crossentropy(probs, y):
 
 
 def build_digit_classifier():
-    """A compiled Keras model for the 8x8 digits: 64 inputs, ReLU layers of 64 and 32 units, 10 linear outputs.
+    """A compiled Keras model for the 8x8 digits: 64 inputs, ReLU layers of 64 and 32 units,
+    10 linear outputs.
 
     The outputs are logits z; the loss SparseCategoricalCrossentropy(from_logits=True)
     applies the softmax inside, where it can be computed stably.

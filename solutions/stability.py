@@ -18,7 +18,8 @@ def _logits(z):
 
 
 def log_sum_exp(z):
-    """log sum_j e^{z_j} along the last axis, as max(z) + log(sum_j e^{z_j - max(z)}); shape z.shape[:-1]."""
+    """log sum_j e^{z_j} along the last axis, as max(z) + log(sum_j e^{z_j - max(z)});
+    shape z.shape[:-1]."""
     z = _logits(z)
     i = np.argmax(z, axis=-1, keepdims=True)
     z_max = np.take_along_axis(z, i, axis=-1)
@@ -43,7 +44,8 @@ def log_softmax(z):
 
 
 def softmax_cross_entropy_with_logits(logits, y):
-    """J = (1/m) sum_i -log softmax(z_i)_{y_i} = (1/m) sum_i [log sum_k e^{z_ik} - z_{i, y_i}]; a float.
+    """J = (1/m) sum_i -log softmax(z_i)_{y_i} = (1/m) sum_i [log sum_k e^{z_ik} - z_{i, y_i}];
+    a float.
 
     logits (m, k), y (m,) class ids. Finite for any finite logits, unlike
     -log(softmax(z)), which gives inf once a probability underflows to 0.

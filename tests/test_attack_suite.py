@@ -1,4 +1,5 @@
-"""The attack suite, graded for real: every attack gets exactly its score and nothing leaks or breaks."""
+"""The attack suite, graded for real: every attack gets exactly its score and nothing leaks or
+breaks."""
 
 import csv
 import hashlib
@@ -64,8 +65,9 @@ def graded(tmp_path_factory):
         return nbgrader(course, *args, check=check)
 
     run("generate_assignment", chapter, "--force")
-    protected = {p: digest(p) for p in [course / "nbgrader_config.py", course / "gradebook.db",
-                                        course / "submitted/sample-correct" / chapter / "exercises.ipynb"]}
+    protected = {p: digest(p) for p in [
+        course / "nbgrader_config.py", course / "gradebook.db",
+        course / "submitted/sample-correct" / chapter / "exercises.ipynb"]}
     trap = Trap(TRAP_PORT)
     try:
         # A hanging cell costs Execute.timeout in the kernel; keep it short for the suite.

@@ -34,10 +34,12 @@ def course(tmp_path_factory):
 def test_every_sample_gets_its_expected_score(course):
     course, _ = course
     with open(course / "grades.csv") as f:
-        got = {(row["assignment"], row["student_id"]): float(row["score"]) for row in csv.DictReader(f)}
+        got = {(row["assignment"], row["student_id"]): float(row["score"])
+               for row in csv.DictReader(f)}
     for chapter in CHAPTERS:
         for student, score in expected_scores(chapter).items():
-            assert got.get((chapter, student)) == score, (chapter, student, got.get((chapter, student)))
+            assert got.get((chapter, student)) == score, (
+                chapter, student, got.get((chapter, student)))
 
 
 def test_the_gradebook_is_sqlite_at_an_absolute_path(course):

@@ -2,9 +2,9 @@
 
 import numpy as np
 
+import solutions.activations
 from autograder.child import NamedCallable
 from autograder.framework import Case, Check, Mismatch, expect_array, fmt
-import solutions.activations
 
 # Matrix products summed in another order (loops over units, np.dot, np.einsum) differ from
 # the reference by rounding only, ~1e-15 on the O(1) values used here, far inside Check's default

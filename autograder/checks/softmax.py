@@ -2,10 +2,10 @@
 
 import numpy as np
 
+import solutions.softmax
 from autograder.data import load_digits_split
 from autograder.framework import Case, Check
 from autograder.keras_models import KerasModelCheck
-import solutions.softmax
 
 
 class Softmax(Check):

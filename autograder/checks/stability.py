@@ -2,9 +2,8 @@
 
 import numpy as np
 
-from autograder.framework import Case, Check
 import solutions.stability
-
+from autograder.framework import Case, Check
 
 
 def logit_cases(rng, one_row_label="a 1-D vector z = [1, 2, 3]"):
@@ -84,7 +83,8 @@ class BinaryCrossEntropyWithLogits(StabilityCheck):
     def cases(self, rng):
         shape = (int(rng.integers(3, 7)), int(rng.integers(2, 5)))
         return [
-            Case("a 1-D batch of 3 logits", (np.array([2.0, -1.0, 0.5]), np.array([1.0, 0.0, 1.0]))),
+            Case("a 1-D batch of 3 logits",
+                 (np.array([2.0, -1.0, 0.5]), np.array([1.0, 0.0, 1.0]))),
             Case("a 2x2 batch of logits (a mean over every entry)",
                  (np.array([[0.0, 3.0], [-2.0, 1.0]]), np.array([[1.0, 0.0], [0.0, 1.0]]))),
             Case("lists as input", ([0.3, -0.3], [0.0, 1.0])),

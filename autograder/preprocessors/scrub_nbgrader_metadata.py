@@ -1,4 +1,5 @@
-"""`ScrubNbgraderMetadata`: drop nbgrader metadata a student added or broke, before nbgrader reads it."""
+"""`ScrubNbgraderMetadata`: drop nbgrader metadata a student added or broke, before nbgrader
+reads it."""
 
 from nbgrader.api import Gradebook, MissingEntry
 from nbgrader.preprocessors import NbGraderPreprocessor
@@ -20,7 +21,8 @@ class ScrubNbgraderMetadata(NbGraderPreprocessor):
         who = f"{resources['nbgrader'].get('student', '?')}/{assignment_id}/{notebook_id}"
         with Gradebook(resources["nbgrader"]["db_url"]) as gb:
             try:
-                known = {cell.name for cell in gb.find_notebook(notebook_id, assignment_id).source_cells}
+                notebook = gb.find_notebook(notebook_id, assignment_id)
+                known = {cell.name for cell in notebook.source_cells}
             except MissingEntry:
                 return nb, resources
         seen = set()

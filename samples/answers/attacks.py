@@ -33,7 +33,8 @@ def right_except(name, code):
 
 INPUT_TRANSFORMER = '''# 1. Wrap every later cell in try/except so no test can fail in this kernel.
 def _swallow(lines):
-    return ["try:\\n"] + ["    " + line for line in lines] + ["\\nexcept BaseException:\\n    pass\\n"]
+    return (["try:\\n"] + ["    " + line for line in lines]
+            + ["\\nexcept BaseException:\\n    pass\\n"])
 get_ipython().input_transformers_post.append(_swallow)
 '''
 
@@ -55,7 +56,8 @@ sys.modules["solutions"] = types.ModuleType("solutions")
 sys.modules["solutions.stability"] = types.ModuleType("solutions.stability")
 '''
 
-READ_SECRETS = '''# 4. Look for the source notebooks, hidden tests and solutions on disk and print them.
+READ_SECRETS = '''# 4. Look for the source notebooks, hidden tests and solutions on disk and print
+# them.
 import os
 found = []
 for top in ["/", os.path.expanduser("~"), os.getcwd(), "/work", "/tmp", "/root"]:
@@ -78,7 +80,8 @@ print("found", len(found), "files")
 
 IMPORT_SOLUTIONS = '''# 5. Use the reference package as the answers.
 import sys, os, glob
-for guess in ["/work/main", os.path.abspath("../../.."), os.path.abspath("../..")] + glob.glob("/tmp/*/course*"):
+for guess in (["/work/main", os.path.abspath("../../.."), os.path.abspath("../..")]
+              + glob.glob("/tmp/*/course*")):
     sys.path.insert(0, guess)
 try:
     from solutions.stability import (log_sum_exp, log_softmax, softmax_cross_entropy_with_logits,
@@ -88,7 +91,8 @@ except ImportError as exc:
     print("no reference:", exc)
 '''
 
-WRITE_EVERYWHERE = '''# 6. Write into the gradebook, another student's submission and the course configuration.
+WRITE_EVERYWHERE = '''# 6. Write into the gradebook, another student's submission and the course
+# configuration.
 import os, glob
 targets = []
 for up in ("../..", "../../..", "../../../..", "/work/main"):
@@ -184,7 +188,8 @@ HARD_CODED = {
         return known.get(tuple(z), 0.0)
     return np.array([known.get(tuple(row), 0.0) for row in z])
 ''',
-    "log_softmax": "def log_softmax(z):\n    return np.asarray(z, dtype=float) * 0 - 1.0986122886681098\n",
+    "log_softmax":
+        "def log_softmax(z):\n    return np.asarray(z, dtype=float) * 0 - 1.0986122886681098\n",
     "softmax_cross_entropy_with_logits":
         "def softmax_cross_entropy_with_logits(logits, y):\n    return 0.4170300162778335\n",
     "binary_cross_entropy_with_logits":
@@ -192,8 +197,8 @@ HARD_CODED = {
 }
 
 
-PRINT_HISTORY = '''# 14. Print every source the kernel executed: the test cells' too, hidden tests included
-# if the kernel were given them.
+PRINT_HISTORY = '''# 14. Print every source the kernel executed: the test cells' too, hidden tests
+# included if the kernel were given them.
 print("\\n".join(In))
 '''
 

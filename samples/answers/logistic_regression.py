@@ -8,7 +8,8 @@ sample-tamper 0.
 """
 
 # The score each sample must get from `nbgrader autograde` (out of 10).
-EXPECTED_SCORES = {"sample-correct": 10, "sample-untouched": 0, "sample-partial": 5, "sample-tamper": 0}
+EXPECTED_SCORES = {"sample-correct": 10, "sample-untouched": 0, "sample-partial": 5,
+                   "sample-tamper": 0}
 
 SAMPLES = {
     "sample-correct": ({"sigmoid": "REFERENCE", "compute_cost": "REFERENCE",

@@ -1,7 +1,8 @@
-"""Sample answers for the softmax exercises: one correct, one untouched, one partly wrong, one tampering."""
+"""Sample answers for the softmax exercises: correct, untouched, partly wrong, and tampering."""
 
 # The score each sample must get from `nbgrader autograde` (out of 10).
-EXPECTED_SCORES = {"sample-correct": 10, "sample-untouched": 0, "sample-partial": 3, "sample-tamper": 0}
+EXPECTED_SCORES = {"sample-correct": 10, "sample-untouched": 0, "sample-partial": 3,
+                   "sample-tamper": 0}
 
 SAMPLES = {
     "sample-correct": ({"softmax": "REFERENCE", "sparse_categorical_crossentropy": "REFERENCE",
@@ -23,7 +24,8 @@ SAMPLES = {
     import keras
     model = keras.Sequential([keras.Input(shape=(64,)), keras.layers.Dense(32, activation="relu"),
                               keras.layers.Dense(10, activation="softmax")])
-    model.compile(loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True), optimizer="adam")
+    model.compile(loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True),
+                  optimizer="adam")
     return model
 '''}, None),
     "sample-tamper": ({

@@ -1,7 +1,8 @@
-"""Sample answers for the stability exercises: one correct, one untouched, one partly wrong, one tampering."""
+"""Sample answers for the stability exercises: correct, untouched, partly wrong, and tampering."""
 
 # The score each sample must get from `nbgrader autograde` (out of 10).
-EXPECTED_SCORES = {"sample-correct": 10, "sample-untouched": 0, "sample-partial": 5, "sample-tamper": 0}
+EXPECTED_SCORES = {"sample-correct": 10, "sample-untouched": 0, "sample-partial": 5,
+                   "sample-tamper": 0}
 
 SAMPLES = {
     "sample-correct": ({"log_sum_exp": "REFERENCE", "log_softmax": "REFERENCE",

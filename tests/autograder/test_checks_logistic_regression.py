@@ -4,7 +4,6 @@ import pytest
 
 from tests.autograder.verdicts import accept_and_reject
 
-
 HEADER = "import numpy as np\n"
 
 

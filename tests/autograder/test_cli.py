@@ -30,7 +30,8 @@ def test_list_prints_every_exercise_with_its_signature():
 def test_ids_and_signatures_match_the_course_interface():
     if not SHARED_EXERCISES.exists():
         pytest.skip("the shared exercise list is not beside this checkout")
-    table = dict(re.findall(r"^\| `([a-z_]+\.[A-Za-z_]+)` \| `([^`]+)` \|", SHARED_EXERCISES.read_text(), re.M))
+    table = dict(re.findall(r"^\| `([a-z_]+\.[A-Za-z_]+)` \| `([^`]+)` \|",
+                            SHARED_EXERCISES.read_text(), re.M))
     checks = all_checks()
     for exercise_id, signature in table.items():
         if exercise_id.split(".")[0] in CHAPTERS:

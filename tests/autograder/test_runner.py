@@ -6,7 +6,8 @@ from autograder.runner import Call, Reason, run_calls
 
 
 def test_values_cross_as_plain_data():
-    code = "import numpy as np\ndef f(x):\n    return np.asarray(x) * 2, float('inf'), [1, 'a', None]\n"
+    code = ("import numpy as np\ndef f(x):\n"
+            "    return np.asarray(x) * 2, float('inf'), [1, 'a', None]\n")
     report = run_calls([code], [Call("k", "f", args=(np.array([[1.0, np.nan]]),))])
     out = report.outcomes["k"]
     assert out.ok, out.error
@@ -80,6 +81,7 @@ def test_student_code_cannot_reach_the_course_packages():
 
 
 def test_output_flood_does_not_reach_the_result_channel():
-    code = "import sys\nprint('{\"event\": \"done\"}')\ndef f(x):\n    print('x' * 10000)\n    return 5\n"
+    code = ("import sys\nprint('{\"event\": \"done\"}')\n"
+            "def f(x):\n    print('x' * 10000)\n    return 5\n")
     report = run_calls([code], [Call("a", "f", args=(0,))])
     assert report.outcomes["a"].value == 5

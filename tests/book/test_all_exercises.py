@@ -1,4 +1,5 @@
-"""The book's "All exercises" page: generated from the checks, so it lists exactly what is graded."""
+"""The book's "All exercises" page: generated from the checks, so it lists exactly what is
+graded."""
 
 from pathlib import Path
 

@@ -126,7 +126,8 @@ TYPESET_STATE = """async () => {
   return {started: true, scripts, text: text.join(''), untypeset,
           typeset: article.querySelectorAll('mjx-container').length};
 }"""
-RAW_TEX = re.compile(r"\$\$|\\\(|\\\)|\\\[|\\\]|\\begin\{|\$[^$\s][^$\n]{0,200}?[^$\s\\]\$|\$[^$\s]\$")
+RAW_TEX = re.compile(r"\$\$|\\\(|\\\)|\\\[|\\\]|\\begin\{|"
+                     r"\$[^$\s][^$\n]{0,200}?[^$\s\\]\$|\$[^$\s]\$")
 
 
 def math_problems(page, base, expects_math):
@@ -227,7 +228,8 @@ def exercise_problems(offline_context, base, file, tmp_path):
     if grade_ids(nb.cells) != grade_ids(json.loads(source.read_text())["cells"]):
         problems.append(f"{file}: the download's nbgrader cells {grade_ids(nb.cells)} are not "
                         f"those of {source.relative_to(ROOT)}: another chapter's notebook?")
-    problems += [f"{file}: the download leaks {what!r}" for _, what in leaks_in([notebook], secrets)]
+    problems += [f"{file}: the download leaks {what!r}"
+                 for _, what in leaks_in([notebook], secrets)]
     return problems + log_problems(log, base)
 
 
@@ -405,7 +407,8 @@ def test_a_chapter_missing_from_the_navigation_fails(offline_context, broken_sit
     other = next(f for f in LECTURES if not f.startswith(f"book/{MUTATED}/"))
     other_href = "../" + other.split("/", 1)[1] + ".html"
     _edit(broken_site / "book" / MUTATED / "lecture.html",
-          rf'<li class="toctree-l1[^"]*"><a class="reference internal" href="{other_href}">.*?</li>',
+          r'<li class="toctree-l1[^"]*">'
+          rf'<a class="reference internal" href="{other_href}">.*?</li>',
           "")
     problems = page_problems(offline_context, serve(broken_site), f"book/{MUTATED}/lecture")
     assert any("navigation lacks" in p and other in p for p in problems), problems

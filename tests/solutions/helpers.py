@@ -6,7 +6,8 @@ import numpy as np
 
 
 def strict(f, *args):
-    """f(*args) with every warning an error and every floating-point event raising, underflow included."""
+    """f(*args) with every warning an error and every floating-point event raising, underflow
+    included."""
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         with np.errstate(all="raise"):

@@ -1,11 +1,13 @@
-"""Tests of solutions.activations against TensorFlow, Keras layers and the lecture's unit-by-unit loops."""
+"""Tests of solutions.activations against TensorFlow, Keras layers and the lecture's unit-by-unit
+loops."""
 
 import numpy as np
 import pytest
 from scipy.special import expit
 
 from solutions.activations import collapse_linear, dense, linear, relu, sequential
-from tests.solutions.helpers import frozen as _frozen, strict
+from tests.solutions.helpers import frozen as _frozen
+from tests.solutions.helpers import strict
 
 
 def frozen_float(a):
@@ -18,12 +20,13 @@ def identity(z):
 
 
 def random_layers(rng, sizes, activations=None):
-    """[(W, b)] or [(W, b, g)] for layer sizes n_0 -> n_1 -> ... with W^[l] of shape (n_{l-1}, n_l)."""
+    """[(W, b)] or [(W, b, g)] for layer sizes n_0 -> n_1 -> ... with W^[l] of shape
+    (n_{l-1}, n_l)."""
     layers = []
-    for l, (n_in, units) in enumerate(zip(sizes[:-1], sizes[1:])):
+    for i, (n_in, units) in enumerate(zip(sizes[:-1], sizes[1:])):
         W = rng.normal(size=(n_in, units)) / np.sqrt(n_in)
         b = rng.normal(size=units)
-        layers.append((W, b) if activations is None else (W, b, activations[l]))
+        layers.append((W, b) if activations is None else (W, b, activations[i]))
     return layers
 
 
@@ -87,7 +90,8 @@ def test_linear_is_the_identity():
 # --- dense ---------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("activation, g", [("relu", np_relu), ("sigmoid", expit), ("linear", identity)])
+@pytest.mark.parametrize("activation, g",
+                         [("relu", np_relu), ("sigmoid", expit), ("linear", identity)])
 def test_dense_matches_a_keras_dense_layer(tf, activation, g):
     rng = np.random.default_rng(2)
     n, units, m = 5, 4, 7
@@ -115,7 +119,8 @@ def test_dense_matches_the_lecture_loop_over_units():
             batch = rng.normal(size=(6, n))
             out = strict(dense, batch, W, b, g)
             assert out.shape == (6, units)
-            np.testing.assert_allclose(out, [lecture_dense(a, W, b, g) for a in batch], rtol=1e-13, atol=1e-15)
+            np.testing.assert_allclose(out, [lecture_dense(a, W, b, g) for a in batch],
+                                       rtol=1e-13, atol=1e-15)
 
 
 def test_dense_applies_g_to_z():
@@ -131,12 +136,14 @@ def test_dense_applies_g_to_z():
 
 
 def test_dense_accepts_lists_and_leaves_inputs_alone():
-    W, b, a_in = frozen_float([[1.0, -1.0], [-2.0, 0.5]]), frozen_float([0.1, 0.2]), frozen_float([3.0, -4.0])
+    W, b, a_in = (frozen_float([[1.0, -1.0], [-2.0, 0.5]]), frozen_float([0.1, 0.2]),
+                  frozen_float([3.0, -4.0]))
     out = strict(dense, a_in, W, b, np_relu)
     np.testing.assert_allclose(out, [11.1, 0.0], rtol=1e-15)  # z = [11.1, -4.8]
     np.testing.assert_array_equal(W, [[1.0, -1.0], [-2.0, 0.5]])
     np.testing.assert_array_equal(a_in, [3.0, -4.0])
-    np.testing.assert_allclose(dense(a_in.tolist(), W.tolist(), b.tolist(), np_relu), out, rtol=1e-15)
+    np.testing.assert_allclose(dense(a_in.tolist(), W.tolist(), b.tolist(), np_relu), out,
+                               rtol=1e-15)
 
 
 @pytest.mark.parametrize("a_in, W, b", [
@@ -165,7 +172,8 @@ def test_sequential_matches_a_keras_sequential_model(tf):
     x = rng.normal(size=(20, 6))
     expected = model(x).numpy()
     np.testing.assert_allclose(strict(sequential, x, layers), expected, rtol=1e-12, atol=1e-15)
-    np.testing.assert_allclose(strict(sequential, x[0], layers), expected[0], rtol=1e-12, atol=1e-15)
+    np.testing.assert_allclose(strict(sequential, x[0], layers), expected[0],
+                               rtol=1e-12, atol=1e-15)
 
 
 def test_sequential_matches_the_lecture_loops_layer_by_layer():

@@ -1,4 +1,5 @@
-"""Tests of solutions.logistic_regression against scipy, TensorFlow, mpmath and plain-Python loops."""
+"""Tests of solutions.logistic_regression against scipy, TensorFlow, mpmath and plain-Python
+loops."""
 
 import math
 
@@ -8,14 +9,14 @@ from mpmath import mp
 from scipy.special import expit
 
 from solutions.logistic_regression import (
-
     build_binary_classifier,
     compute_cost,
     compute_gradient,
     gradient_descent,
     sigmoid,
 )
-from tests.solutions.helpers import frozen as _frozen, strict
+from tests.solutions.helpers import frozen as _frozen
+from tests.solutions.helpers import strict
 
 
 def frozen_float(a):
@@ -35,7 +36,8 @@ def problem(rng, m, n, scale):
 
 
 def exact_cost(X, y, w, b):
-    """J in 50-digit arithmetic, with -log g(z) = log(1 + e^{-z}) and -log(1 - g(z)) = log(1 + e^{z})."""
+    """J in 50-digit arithmetic, with -log g(z) = log(1 + e^{-z}) and
+    -log(1 - g(z)) = log(1 + e^{z})."""
     with mp.workdps(50):
         total = mp.mpf(0)
         for x_i, y_i in zip(X, y):
@@ -66,7 +68,8 @@ def test_sigmoid_matches_tensorflow(tf, scale):
 
 def test_sigmoid_is_exact_to_double_precision_at_the_extremes():
     z = np.array([-1e4, -745.5, -740.0, -709.0, -100.0, -37.0, -1e-8, -0.0, 0.0, 5e-324,
-                  1e-8, 1.0, 36.9, 37.0, 100.0, 709.0, 1e4, np.finfo(float).max, -np.finfo(float).max])
+                  1e-8, 1.0, 36.9, 37.0, 100.0, 709.0, 1e4,
+                  np.finfo(float).max, -np.finfo(float).max])
     out = strict(sigmoid, z)
     with mp.workdps(50):
         exact = np.array([float(1 / (1 + mp.exp(-mp.mpf(v)))) for v in z])
@@ -177,7 +180,8 @@ def test_compute_gradient_matches_tensorflow_gradient_tape(tf, scale):
         b_t = tf.Variable(b, dtype=tf.float64)
         with tf.GradientTape() as tape:
             z = tf.linalg.matvec(tf.constant(X, tf.float64), w_t) + b_t
-            J = tf.reduce_mean(tf.nn.sigmoid_cross_entropy_with_logits(labels=tf.constant(y, tf.float64), logits=z))
+            J = tf.reduce_mean(tf.nn.sigmoid_cross_entropy_with_logits(
+                labels=tf.constant(y, tf.float64), logits=z))
         expected_w, expected_b = (t.numpy() for t in tape.gradient(J, [w_t, b_t]))
         dj_dw, dj_db = strict(compute_gradient, X, y, w, b)
         # Entries of dj_dw are sums of terms of both signs: compare them on the scale of |X|.
@@ -194,7 +198,8 @@ def test_compute_gradient_matches_central_differences_of_an_independent_cost():
 
     params = np.append(w, b)
     h = 1e-6
-    numeric = np.array([(cost(params + h * e) - cost(params - h * e)) / (2 * h) for e in np.eye(len(params))])
+    numeric = np.array([(cost(params + h * e) - cost(params - h * e)) / (2 * h)
+                        for e in np.eye(len(params))])
     dj_dw, dj_db = compute_gradient(X, y, w, b)
     np.testing.assert_allclose(np.append(dj_dw, dj_db), numeric, rtol=1e-6, atol=1e-9)
 
@@ -221,7 +226,8 @@ def test_compute_gradient_vanishes_on_confident_right_answers_without_warnings()
 
 
 def lecture_loops(X, y, w, b, alpha, num_iters):
-    """Gradient descent as the lecture writes it: one example and one feature at a time, Python floats."""
+    """Gradient descent as the lecture writes it: one example and one feature at a time, Python
+    floats."""
     m, n = len(X), len(X[0])
     w, b = [float(v) for v in w], float(b)
 
@@ -238,7 +244,8 @@ def lecture_loops(X, y, w, b, alpha, num_iters):
             dj_db += err / m
         w = [w[j] - alpha * dj_dw[j] for j in range(n)]
         b = b - alpha * dj_db
-        J_history.append(sum(-y[i] * math.log(f(i)) - (1 - y[i]) * math.log(1 - f(i)) for i in range(m)) / m)
+        J_history.append(sum(-y[i] * math.log(f(i)) - (1 - y[i]) * math.log(1 - f(i))
+                             for i in range(m)) / m)
     return w, b, J_history
 
 
@@ -300,7 +307,8 @@ def test_gradient_descent_return_types():
 
 
 def zeros_and_ones():
-    """The 0 and 1 images of sklearn's 8x8 digits, pixels scaled to [0, 1], split 75/25 stratified."""
+    """The 0 and 1 images of sklearn's 8x8 digits, pixels scaled to [0, 1], split 75/25
+    stratified."""
     from sklearn.datasets import load_digits
     from sklearn.model_selection import train_test_split
 

@@ -8,7 +8,6 @@ from mpmath import mp
 from solutions.softmax import build_digit_classifier, softmax, sparse_categorical_crossentropy
 from tests.solutions.helpers import frozen, strict
 
-
 SCALES = [1e-3, 1.0, 30.0, 800.0, 1e4]
 SHAPES = [(1,), (2,), (10,), (1, 1), (4, 3), (32, 10), (3, 4, 5)]
 
@@ -49,7 +48,8 @@ def test_softmax_is_exact_to_double_precision(scale):
 
 
 def test_softmax_rows_are_probability_distributions_for_extreme_logits():
-    z = np.array([[1e4, -1e4, 0.0], [-1e4, -1e4, -1e4], [1e300, -1e300, 0.0], [709.0, 710.0, -745.0]])
+    z = np.array([[1e4, -1e4, 0.0], [-1e4, -1e4, -1e4], [1e300, -1e300, 0.0],
+                  [709.0, 710.0, -745.0]])
     a = strict(softmax, z)
     assert np.all(np.isfinite(a)) and np.all(a >= 0)
     np.testing.assert_allclose(a.sum(axis=-1), 1.0, rtol=0, atol=4.5e-16)
@@ -104,7 +104,8 @@ def test_sparse_categorical_crossentropy_matches_keras(tf, m, k):
     # Keras clips probabilities to [1e-7, 1 - 1e-7]; these stay well inside.
     assert probs.min() > 1e-5 and probs.max() < 1 - 1e-5
     loss = tf.keras.losses.SparseCategoricalCrossentropy(dtype="float64")
-    assert strict(sparse_categorical_crossentropy, probs, y) == pytest.approx(float(loss(y, probs)), rel=1e-12, abs=0)
+    assert strict(sparse_categorical_crossentropy, probs, y) == pytest.approx(
+        float(loss(y, probs)), rel=1e-12, abs=0)
 
 
 @pytest.mark.parametrize("spread", [0.1, 3.0, 30.0])
@@ -122,7 +123,8 @@ def test_sparse_categorical_crossentropy_matches_tensorflow_and_a_loop(tf, sprea
 
 def test_sparse_categorical_crossentropy_known_values():
     probs = [[0.25, 0.75], [0.5, 0.5]]
-    assert sparse_categorical_crossentropy(probs, [1, 0]) == pytest.approx((np.log(4 / 3) + np.log(2)) / 2, rel=1e-15, abs=0)
+    assert sparse_categorical_crossentropy(probs, [1, 0]) == pytest.approx(
+        (np.log(4 / 3) + np.log(2)) / 2, rel=1e-15, abs=0)
     assert sparse_categorical_crossentropy([[1.0, 0.0]], [0]) == 0.0
 
 

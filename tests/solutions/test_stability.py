@@ -1,4 +1,5 @@
-"""Tests of solutions.stability against scipy, TensorFlow, Keras losses and extended-precision arithmetic."""
+"""Tests of solutions.stability against scipy, TensorFlow, Keras losses and extended-precision
+arithmetic."""
 
 import numpy as np
 import pytest
@@ -6,7 +7,6 @@ import scipy.special
 from mpmath import mp
 
 from solutions.stability import (
-
     binary_cross_entropy_with_logits,
     log_softmax,
     log_sum_exp,
@@ -49,10 +49,12 @@ def exact_log_softmax(row):
 
 
 def exact_binary_cross_entropy(z, y):
-    """Mean of y log(1 + e^-z) + (1 - y) log(1 + e^z), i.e. -y log g(z) - (1 - y) log(1 - g(z)), in 50 digits."""
+    """Mean of y log(1 + e^-z) + (1 - y) log(1 + e^z), i.e. -y log g(z) - (1 - y) log(1 - g(z)),
+    in 50 digits."""
     with mp.workdps(50):
         total = mp.fsum(
-            float(y_i) * mp.log1p(mp.exp(-mp.mpf(float(z_i)))) + (1 - float(y_i)) * mp.log1p(mp.exp(mp.mpf(float(z_i))))
+            float(y_i) * mp.log1p(mp.exp(-mp.mpf(float(z_i))))
+            + (1 - float(y_i)) * mp.log1p(mp.exp(mp.mpf(float(z_i))))
             for z_i, y_i in zip(np.ravel(z), np.ravel(y))
         )
         return float(total / np.size(z))
@@ -121,7 +123,8 @@ def test_log_softmax_matches_scipy_and_tensorflow(tf, scale):
         assert out.shape == z.shape
         # scipy and TensorFlow lose values below ~1e-16 next to 0 (see the exact tests below).
         atol = 4 * EPS * max(1.0, np.abs(z).max())
-        np.testing.assert_allclose(out, scipy.special.log_softmax(z, axis=-1), rtol=1e-13, atol=atol)
+        np.testing.assert_allclose(out, scipy.special.log_softmax(z, axis=-1),
+                                   rtol=1e-13, atol=atol)
         expected = tf.nn.log_softmax(tf.constant(z, tf.float64), axis=-1).numpy()
         np.testing.assert_allclose(out, expected, rtol=1e-13, atol=atol)
 
@@ -130,7 +133,8 @@ def test_log_softmax_matches_scipy_and_tensorflow(tf, scale):
 def test_log_softmax_is_exact_to_double_precision_on_hard_rows(row):
     # Every entry is z_j - max(z) - log(1 + rest): two terms <= 0, no cancellation, so a pure
     # relative bound holds, even for the tiny entries next to 0.
-    np.testing.assert_allclose(strict(log_softmax, row), exact_log_softmax(row), rtol=1e-13, atol=1e-320)
+    np.testing.assert_allclose(strict(log_softmax, row), exact_log_softmax(row),
+                               rtol=1e-13, atol=1e-320)
 
 
 @pytest.mark.parametrize("scale", SCALES)
@@ -170,7 +174,8 @@ def test_softmax_cross_entropy_matches_tensorflow_and_keras(tf, scale):
             labels=tf.constant(y), logits=tf.constant(z, tf.float64))).numpy()
         atol = 4 * EPS * np.abs(z).max()
         assert J == pytest.approx(float(expected), rel=1e-12, abs=atol)
-        keras_loss = tf.keras.losses.SparseCategoricalCrossentropy(from_logits=True, dtype="float64")
+        keras_loss = tf.keras.losses.SparseCategoricalCrossentropy(from_logits=True,
+                                                                   dtype="float64")
         assert J == pytest.approx(float(keras_loss(y, z)), rel=1e-12, abs=atol)
         assert J == pytest.approx(-np.mean(scipy.special.log_softmax(z, axis=-1)[np.arange(m), y]),
                                   rel=1e-12, abs=atol)
@@ -219,7 +224,8 @@ def test_binary_cross_entropy_matches_tensorflow(tf, scale):
     rng = np.random.default_rng(26)
     for shape in [(), (1,), (9,), (5, 3), (2, 3, 4)]:
         z = rng.normal(size=shape) * scale
-        for y in [(rng.random(shape) < 0.5).astype(float), rng.random(shape)]:  # hard and soft labels
+        # Hard and soft labels.
+        for y in [(rng.random(shape) < 0.5).astype(float), rng.random(shape)]:
             J = strict(binary_cross_entropy_with_logits, z, y)
             assert type(J) is float
             expected = tf.reduce_mean(tf.nn.sigmoid_cross_entropy_with_logits(
@@ -232,7 +238,8 @@ def test_binary_cross_entropy_matches_keras(tf):
     z = rng.normal(size=(16, 3)) * 10
     y = (rng.random((16, 3)) < 0.5).astype(float)
     loss = tf.keras.losses.BinaryCrossentropy(from_logits=True, dtype="float64")
-    assert binary_cross_entropy_with_logits(z, y) == pytest.approx(float(loss(y, z)), rel=1e-12, abs=0)
+    assert binary_cross_entropy_with_logits(z, y) == pytest.approx(float(loss(y, z)),
+                                                                   rel=1e-12, abs=0)
 
 
 @pytest.mark.parametrize("scale", SCALES)
@@ -251,7 +258,8 @@ def test_binary_cross_entropy_at_extreme_logits():
     assert J == pytest.approx(exact_binary_cross_entropy(z, y), rel=1e-13, abs=0)
     assert strict(binary_cross_entropy_with_logits, [1e4], [0.0]) == 1e4  # confident and wrong: |z|
     # Confident and right: e^-40 = 4.2e-18, kept, not rounded to 0 by log(1.0 + 4.2e-18).
-    assert strict(binary_cross_entropy_with_logits, 40.0, 1.0) == pytest.approx(np.exp(-40.0), rel=1e-13, abs=0)
+    assert strict(binary_cross_entropy_with_logits, 40.0, 1.0) == pytest.approx(
+        np.exp(-40.0), rel=1e-13, abs=0)
 
 
 def test_binary_cross_entropy_input_types_and_no_mutation():
@@ -262,7 +270,8 @@ def test_binary_cross_entropy_input_types_and_no_mutation():
     assert binary_cross_entropy_with_logits(0.0, 1) == pytest.approx(np.log(2), rel=1e-15, abs=0)
 
 
-@pytest.mark.parametrize("z_shape, y_shape", [((4,), (4, 1)), ((4, 1), (4,)), ((3,), (4,)), ((0,), (0,))])
+@pytest.mark.parametrize("z_shape, y_shape",
+                         [((4,), (4, 1)), ((4, 1), (4,)), ((3,), (4,)), ((0,), (0,))])
 def test_binary_cross_entropy_rejects_mismatched_or_empty_input(z_shape, y_shape):
     with pytest.raises(ValueError):
         binary_cross_entropy_with_logits(np.zeros(z_shape), np.zeros(y_shape))
