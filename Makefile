@@ -14,7 +14,7 @@ export TF_CPP_MIN_LOG_LEVEL := 3
 export TF_ENABLE_ONEDNN_OPTS := 0
 export PYTHONPATH := $(CURDIR)
 
-.PHONY: demo test system venv release site grade clean
+.PHONY: demo test system venv release site doctor grade clean
 
 demo: site grade
 	@echo
@@ -52,8 +52,15 @@ site: release
 	$(BIN)/python -m autograder catalog > book/all_exercises.md
 	jupyter-book build . -W -n --keep-going
 
-# Grade the bundled sample submissions, as an instructor grades real ones.
+# Test, with real programs in the sandbox, every promise grading makes about student code.
+doctor: venv
+	$(BIN)/python -m autograder doctor
+
+# Grade the bundled sample submissions, as an instructor grades real ones: only where the doctor
+# finds every promise of the sandbox held (or the instructor opted out, knowing what is lost).
 grade: release
+	$(BIN)/python -m autograder doctor || \
+	  [ "$${COURSE_GRADING_WITHOUT_SANDBOX:-}" = I_UNDERSTAND_STUDENT_CODE_IS_UNCONFINED ]
 	rm -rf submitted autograded feedback exports
 	mkdir -p submitted exports
 	cp -r samples/submitted/. submitted/

@@ -9,13 +9,29 @@ sys.path.insert(0, str(ROOT))  # the `nbgrader` command does not put the course 
 
 from nbconvert.preprocessors import ClearMetadataPreprocessor, CSSHTMLHeaderPreprocessor  # noqa: E402
 from nbgrader.preprocessors import (  # noqa: E402
-    AssignLatePenalties, CheckCellMetadata, ClearHiddenTests, ClearOutput, DeduplicateIds,
-    GetGrades, IgnorePattern, LimitOutput, OverwriteCells, OverwriteKernelspec, SaveAutoGrades)
+    AssignLatePenalties,
+    CheckCellMetadata,
+    ClearHiddenTests,
+    ClearOutput,
+    DeduplicateIds,
+    GetGrades,
+    IgnorePattern,
+    LimitOutput,
+    OverwriteCells,
+    OverwriteKernelspec,
+    SaveAutoGrades,
+)
 
-from autograder.preprocessors import (  # noqa: E402
-    SandboxedExecute, ScrubNbgraderMetadata, TrustedVerdict)
+from autograder.preprocessors import SandboxedExecute, ScrubNbgraderMetadata, TrustedVerdict  # noqa: E402
 
 c = get_config()  # noqa: F821 - provided by traitlets when nbgrader loads this file
+
+# Nothing in submitted/ is followed or opened before it is checked: a submission holding a link,
+# a device, a FIFO, a socket or a hard link to a file outside it gets an error line and a zero,
+# before nbgrader reads or copies anything of it (autograder/submissions.py).
+from autograder.submissions import use_checked_autograde  # noqa: E402
+
+use_checked_autograde()
 
 c.CourseDirectory.root = str(ROOT)
 c.CourseDirectory.course_id = "training-neural-networks"
@@ -25,7 +41,9 @@ c.CourseDirectory.db_url = os.environ.get("NBGRADER_DB_URL", f"sqlite:///{ROOT /
 c.CourseDirectory.ignore = [".ipynb_checkpoints", "*.pyc", "__pycache__", "feedback", ".*", "*.md"]
 
 c.ClearSolutions.code_stub = {"python": "# YOUR CODE HERE\nraise NotImplementedError()"}
-c.Execute.timeout = 300          # per cell: the Keras exercise imports TensorFlow and trains
+# Per cell: NumPy code gets 30 s, so a loop that never ends costs seconds; a cell that uses
+# Keras gets SandboxedExecute.keras_timeout (300 s) to import TensorFlow and train.
+c.Execute.timeout = 30
 c.Execute.interrupt_on_timeout = True
 
 # Student-edited metadata is scrubbed before nbgrader reads it, and course cells the student
@@ -42,8 +60,11 @@ c.OverwriteCells.add_missing_cells = True
 
 # The student's kernel runs sandboxed (no network, no course files, memory/process/time limits),
 # and the verdict comes from TrustedVerdict, not from that kernel: it runs after the kernel has
-# executed the notebook and before SaveAutoGrades reads the test cells.
+# executed the notebook and before SaveAutoGrades reads the test cells. So the kernel needs no
+# hidden test, and gets none: ClearHiddenTests strips them before it runs, and a notebook that
+# prints what its kernel executed (IPython's `In`) shows only the visible tests.
 c.Autograde.autograde_preprocessors = [
+    ClearHiddenTests,
     SandboxedExecute,
     IgnorePattern,
     ClearMetadataPreprocessor,
@@ -54,5 +75,6 @@ c.Autograde.autograde_preprocessors = [
     CheckCellMetadata,
 ]
 
-# Feedback shows the student's own notebook; hidden tests are stripped from the test cells.
+# Feedback shows the student's own notebook; hidden tests were stripped before execution, and
+# ClearHiddenTests here keeps that true of a gradebook graded before that.
 c.GenerateFeedback.preprocessors = [GetGrades, ClearHiddenTests, CSSHTMLHeaderPreprocessor]

@@ -1,4 +1,5 @@
-"""The command line: `list` the exercises, `check ID FILE` one of them, `catalog` for the book."""
+"""The command line: `list` the exercises, `check ID FILE` one of them, `catalog` for the book,
+`doctor` to test the grading sandbox's promises on this machine."""
 
 import argparse
 import sys
@@ -58,6 +59,8 @@ def build_parser():
     sub = parser.add_subparsers(dest="command", required=True)
     sub.add_parser("list", help="print every exercise id with its signature and points")
     sub.add_parser("catalog", help="print the book's 'All exercises' page (Markdown)")
+    sub.add_parser("doctor", add_help=False,
+                   help="test on this machine every promise the grading sandbox makes")
     check = sub.add_parser("check", help="check one exercise in FILE (.py or .ipynb)")
     check.add_argument("exercise_id", metavar="ID", help="e.g. softmax.softmax")
     check.add_argument("file", metavar="FILE", help="a .py file or an .ipynb notebook")
@@ -69,6 +72,10 @@ def build_parser():
 
 
 def main(argv=None):
+    argv = sys.argv[1:] if argv is None else list(argv)
+    if argv[:1] == ["doctor"]:   # its options are its own: autograder/doctor.py
+        from autograder import doctor
+        return doctor.main(argv[1:])
     parser = build_parser()
     try:
         args = parser.parse_args(argv)

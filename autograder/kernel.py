@@ -1,13 +1,23 @@
 """The student's Jupyter kernel during `nbgrader autograde`, in the course's sandbox."""
 
 import os
-import shlex
-import shutil
+import signal
 import tempfile
 
 from jupyter_client.manager import AsyncKernelManager
 
-from autograder.sandbox import Limits, ResourceGroup, bwrap_command, require_sandbox
+from autograder.sandbox import (
+    Limits,
+    ResourceGroup,
+    bwrap_command,
+    child_env,
+    confiner,
+    copy_plain_tree,
+    processes_inside,
+    remove_tree,
+    require_sandbox,
+    sandbox_user,
+)
 
 
 class SandboxedKernelManager(AsyncKernelManager):
@@ -15,7 +25,8 @@ class SandboxedKernelManager(AsyncKernelManager):
 
     The kernel's network namespace is cut, so the kernel and nbgrader speak ZeroMQ over IPC
     socket files in a directory of their own, the only thing (with the connection file and a
-    scratch copy of the notebook's folder) the sandbox shares with the grader.
+    scratch copy of the notebook's folder) the sandbox shares with the grader. Whatever the
+    kernel did, even died, `release()` leaves none of it behind: no process, no directory.
     """
 
     def __init__(self, **kwargs):
@@ -25,10 +36,6 @@ class SandboxedKernelManager(AsyncKernelManager):
         self._group = None
         self._memory_hit = False
         self.limits = Limits()
-        if self.sandboxed:
-            ipc_dir = self._tempdir("kernel-ipc-")
-            self.transport = "ipc"
-            self.ip = os.path.join(ipc_dir, "kernel")
 
     def _tempdir(self, prefix):
         path = tempfile.mkdtemp(prefix=prefix)
@@ -36,31 +43,49 @@ class SandboxedKernelManager(AsyncKernelManager):
         return path
 
     async def _async_pre_start_kernel(self, **kw):
+        if self.sandboxed and self.transport != "ipc":
+            # Made here rather than in __init__: a manager that never starts a kernel leaves
+            # nothing in /tmp. A restart keeps it (the connection file names it).
+            self.transport = "ipc"
+            self.ip = os.path.join(self._tempdir("kernel-ipc-"), "kernel")
         kernel_cmd, kw = await super()._async_pre_start_kernel(**kw)
         if not self.sandboxed:
             return kernel_cmd, kw
+        self._close_group()           # a restarted kernel gets a fresh group
         cwd = kw.get("cwd") or os.getcwd()
         scratch = self._tempdir("kernel-scratch-")
         # The kernel works in a copy of the notebook's folder: what it writes is thrown away.
-        # Notebooks stay out: nbgrader has restored the hidden tests into the one being graded.
-        shutil.copytree(cwd, scratch, dirs_exist_ok=True,
-                        ignore=shutil.ignore_patterns("*.ipynb", ".ipynb_checkpoints"))
-        env = {"PATH": "/usr/bin:/bin", "LANG": "C.UTF-8", "TF_CPP_MIN_LOG_LEVEL": "3",
-               "TF_ENABLE_ONEDNN_OPTS": "0", "MPLBACKEND": "module://matplotlib_inline.backend_inline",
-               "MPLCONFIGDIR": "/tmp", "PYTHONDONTWRITEBYTECODE": "1", "OMP_NUM_THREADS": "1"}
-        wrapped = bwrap_command(kernel_cmd, scratch, ro_binds=[self.connection_file],
-                                rw_binds=[(os.path.dirname(self.ip), os.path.dirname(self.ip))],
-                                env=env)
+        # Notebooks stay out (the one being graded is nbgrader's), and so do links, devices and
+        # FIFOs: only directories and regular files are copied.
+        left_out = copy_plain_tree(cwd, scratch, skip=("*.ipynb", ".ipynb_checkpoints"))
+        for path in left_out:
+            self.log.warning("[sandbox] not copied into the kernel's folder (not a regular file or "
+                        "directory): %s", path)
+        # The connection file (in the grader's runtime directory) is bound read-only; the
+        # kernel's host user must be able to read it.
+        uid, gid, _ = sandbox_user()
+        os.chown(self.connection_file, uid, gid)
+        ipc_dir = os.path.dirname(self.ip)
+        wrapped = bwrap_command(
+            kernel_cmd, scratch, ro_binds=[self.connection_file], rw_binds=[(ipc_dir, ipc_dir)],
+            env=child_env(MPLBACKEND="module://matplotlib_inline.backend_inline"))
         self._group = ResourceGroup(self.limits)
-        joins = "".join(f'echo $$ > "{path}/cgroup.procs"; ' for path in self._group.dirs.values())
-        limits = self.limits
-        prlimit = ["prlimit", f"--fsize={limits.file_bytes}", f"--cpu={limits.cpu_seconds}",
-                   "--core=0"]
-        if "memory" not in self._group.active:
-            prlimit.append(f"--as={limits.memory_bytes * 4}")
-        script = joins + "exec " + " ".join(shlex.quote(a) for a in prlimit + ["--"] + wrapped)
+        kw["preexec_fn"] = confiner(self.limits, self._group)
         kw["cwd"] = scratch
-        return ["/bin/sh", "-c", script], kw
+        return wrapped, kw
+
+    async def _async_signal_kernel(self, signum):
+        """An interrupt (SIGINT) goes to the processes inside the sandbox. jupyter_client sends
+        it to the kernel's process group, which inside the sandbox is bubblewrap alone (the
+        sandbox is a session of its own): bubblewrap died of it, and the kernel with it."""
+        process = getattr(self.provisioner, "process", None)
+        if not (self.sandboxed and signum == signal.SIGINT and process):
+            return await super()._async_signal_kernel(signum)
+        for pid in processes_inside(process.pid):
+            try:
+                os.kill(pid, signum)
+            except (ProcessLookupError, PermissionError):
+                pass
 
     def memory_limit_hit(self):
         if self._group:
@@ -72,12 +97,20 @@ class SandboxedKernelManager(AsyncKernelManager):
         if not restart:
             self.release()
 
-    def release(self):
-        """Kill whatever the kernel left and remove the sandbox's directories."""
+    # AsyncKernelManager binds `cleanup_resources` to KernelManager's own function, not to the
+    # override above: nbclient cleans up a kernel that already died through that name only, so
+    # a dead kernel's directories used to stay in /tmp.
+    cleanup_resources = _async_cleanup_resources
+
+    def _close_group(self):
         if self._group:
             self.memory_limit_hit()   # read before the group is gone
             self._group.close()
             self._group = None
+
+    def release(self):
+        """Kill whatever the kernel left and remove the sandbox's directories (idempotent)."""
+        self._close_group()
         for path in self._dirs:
-            shutil.rmtree(path, ignore_errors=True)
+            remove_tree(path)
         self._dirs = []

@@ -174,22 +174,18 @@ def _run_once(cells, calls, load_timeout, deadline, python):
                                   "args": child.encode(tuple(c.args))["__tuple__"],
                                   "kwargs": child.encode(dict(c.kwargs))} for c in calls]}, f)
         read_fd, write_fd = os.pipe()
-        env = sandbox.child_env() if hasattr(sandbox, "child_env") else _TEMP_ENV()  # MERGE-TODO
+        env = sandbox.child_env()
         argv = [python, "-I", script, job_path, str(write_fd)]
         group = sandbox.ResourceGroup(limits) if sandboxed else None
         if sandboxed:
             argv = sandbox.bwrap_command(argv, scratch, env=env)
 
-        def confine():
-            if group:
-                group.join(os.getpid())
-            sandbox.apply_rlimits(limits, group.active if group else set())
-
         output_path = os.path.join(scratch, "output.txt")
         with open(output_path, "wb") as output:
             proc = subprocess.Popen(argv, cwd=scratch, env=env, stdin=subprocess.DEVNULL,
                                     stdout=output, stderr=output, pass_fds=(write_fd,),
-                                    start_new_session=True, preexec_fn=confine)
+                                    start_new_session=True,
+                                    preexec_fn=sandbox.confiner(limits, group))
         os.close(write_fd)
         try:
             done, errors, stop = _Collector(proc, read_fd, calls, load_timeout, deadline).run()
@@ -292,13 +288,6 @@ class _Collector:
         if self.current is not None:
             return f"after {self.current.timeout:g} s"
         return f"after {self.load_timeout:g} s"
-
-
-def _TEMP_ENV():  # MERGE-TODO: replaced by sandbox.child_env()
-    env = {k: os.environ[k] for k in ("PATH", "HOME", "LANG", "LC_ALL", "TZ") if k in os.environ}
-    env.update({"TF_CPP_MIN_LOG_LEVEL": "3", "TF_ENABLE_ONEDNN_OPTS": "0", "MPLBACKEND": "Agg",
-                "PYTHONDONTWRITEBYTECODE": "1", "PYTHONHASHSEED": "0", "OMP_NUM_THREADS": "1"})
-    return env
 
 
 def _readable(fd):

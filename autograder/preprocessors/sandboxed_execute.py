@@ -1,35 +1,72 @@
 """`SandboxedExecute`: nbgrader's Execute with the student's kernel in the sandbox."""
 
 import json
+import re
 import threading
 
+from nbclient.exceptions import CellTimeoutError
 from nbformat.v4 import new_output
 from nbgrader.preprocessors import Execute
-from traitlets import Integer
+from traitlets import Integer, default
 
 from autograder.kernel import SandboxedKernelManager
+
+KERAS = re.compile(r"\b(keras|tensorflow)\b")
+# Names a cell defines: functions and classes, and top-level assignments (`model = ...`).
+DEFINED = re.compile(r"^\s*(?:def|class)\s+(\w+)|^(\w+)\s*=(?!=)", re.MULTILINE)
 
 
 class SandboxedExecute(Execute):
     """nbgrader's Execute with the student's kernel in the sandbox and whole-notebook limits.
 
     Whatever happens in the kernel (it dies, it floods its output, it runs out of time), the
-    notebook comes out of here with the outputs it had, so TrustedVerdict still grades it.
+    notebook comes out of here with the outputs it had, so TrustedVerdict still grades it, and
+    the kernel leaves nothing behind.
+
+    Each cell's time budget is what it needs: a cell that uses Keras (names keras or
+    tensorflow, or uses a name defined by a cell that does) gets `keras_timeout`, for importing
+    TensorFlow and training; every other cell, NumPy code, gets Execute.timeout. So a loop that
+    never ends costs seconds, not minutes: the first cell that runs out of time is interrupted
+    and the notebook goes on; a second one ends the notebook (its kernel may ignore interrupts).
     """
 
     notebook_timeout = Integer(900, help="Seconds the whole notebook may run in its kernel "
-                                         "(each cell also has Execute.timeout).").tag(config=True)
+                                         "(each cell also has its own budget).").tag(config=True)
     max_output_bytes = Integer(2_000_000, help="Output a notebook may produce in all; the rest "
                                                "is dropped.").tag(config=True)
+    keras_timeout = Integer(300, help="Seconds a cell that uses Keras may run (other cells "
+                                      "have Execute.timeout).").tag(config=True)
 
     def __init__(self, *args, **kwargs):
         kwargs.setdefault("kernel_manager_class", SandboxedKernelManager)
         super().__init__(*args, **kwargs)
 
+    @default("timeout_func")
+    def _default_timeout_func(self):
+        return self.cell_timeout
+
+    def cell_timeout(self, cell):
+        """Seconds this cell may run (nbclient asks before running each cell)."""
+        source = cell.get("source", "")
+        words = set(re.findall(r"\w+", source))
+        if KERAS.search(source) or words & self._keras_names:
+            self._keras_names.update(a or b for a, b in DEFINED.findall(source))
+            self._cell_budget = self.keras_timeout
+        else:
+            self._cell_budget = self.timeout
+        return self._cell_budget
+
+    def create_kernel_manager(self):
+        km = super().create_kernel_manager()
+        self._managers.append(km)
+        return km
+
     def preprocess(self, nb, resources, km=None):
         self._output_bytes, self._flood_noted, self._stopped = 0, False, ""
-        who = "/".join(str(resources.get("nbgrader", {}).get(k, "?"))
-                       for k in ("student", "assignment", "notebook"))
+        self._keras_names, self._cell_budget, self._managers = set(), self.timeout, []
+        self._timeouts = 0
+        self._who = who = "/".join(str(resources.get("nbgrader", {}).get(k, "?"))
+                                   for k in ("student", "assignment", "notebook"))
         timer = threading.Timer(self.notebook_timeout, self._time_is_up)
         timer.daemon = True
         timer.start()
@@ -42,13 +79,31 @@ class SandboxedExecute(Execute):
             return self.nb if getattr(self, "nb", None) is not None else nb, resources
         finally:
             timer.cancel()
+            # nbclient cleans up after a normal run; not after a kernel that failed to start.
+            for manager in self._managers:
+                getattr(manager, "release", lambda: None)()
             if self._flood_noted:
                 self.log.warning("[sandbox] %s: output limit: more than %d bytes of output; the "
                                  "rest was dropped", who, self.max_output_bytes)
 
+    async def _async_handle_timeout(self, timeout, cell=None):
+        self._timeouts += 1
+        if self._timeouts == 1:
+            self.log.warning("[sandbox] %s: time limit: a cell ran longer than %s s and was "
+                             "interrupted; the notebook goes on", self._who, timeout)
+            return await super()._async_handle_timeout(timeout, cell)
+        self._stopped = f"time limit: a second cell ran longer than its {timeout} s (the kernel " \
+                        f"may ignore interrupts); the kernel was stopped"
+        self._kill_kernel()
+        raise CellTimeoutError.error_from_timeout_and_cell("Cell execution timed out", timeout,
+                                                           cell)
+
     def _time_is_up(self):
         self._stopped = f"time limit: the notebook ran longer than {self.notebook_timeout} s in " \
                         f"its kernel, which was stopped"
+        self._kill_kernel()
+
+    def _kill_kernel(self):
         km = getattr(self, "km", None)
         if km is not None and getattr(km, "provisioner", None) is not None:
             try:
@@ -61,8 +116,8 @@ class SandboxedExecute(Execute):
         if km is not None and getattr(km, "memory_limit_hit", lambda: False)():
             return "memory limit: the kernel was killed for using too much memory"
         if type(exc).__name__ == "CellTimeoutError":
-            return f"time limit: a cell ran longer than {self.timeout} s and the kernel did not " \
-                   f"recover"
+            return f"time limit: a cell ran longer than {self._cell_budget} s and the kernel " \
+                   f"did not recover"
         return f"the kernel stopped ({type(exc).__name__}: {str(exc)[:200]})"
 
     def output(self, outs, msg, display_id, cell_index):

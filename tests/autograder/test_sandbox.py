@@ -1,6 +1,9 @@
 """The sandbox around student code: what it hides, what it stops, and what it leaves behind."""
 
+import csv
+import json
 import os
+import resource
 import socket
 import threading
 import time
@@ -10,6 +13,7 @@ import pytest
 
 from autograder import sandbox
 from autograder.runner import Call, run_calls
+from tests.course import copy_course, nbgrader
 
 ROOT = Path(__file__).resolve().parents[2]
 pytestmark = pytest.mark.skipif(not sandbox.bwrap_path(), reason="bubblewrap is not installed")
@@ -50,7 +54,7 @@ def f(x):
 """
     outcome, _ = call(code)
     uid, usr, course, etc = outcome.value
-    assert (uid, usr, etc) == (65534, "refused", "refused")
+    assert (uid, usr, etc) == (sandbox.NOBODY, "refused", "refused")
     # A checkout under /tmp is shadowed by the sandbox's private /tmp: a write there may succeed
     # inside and is thrown away; anywhere else it is refused. Either way the course is untouched.
     assert course == "refused" or str(ROOT).startswith("/tmp/")
@@ -79,7 +83,8 @@ def f(x):
 
 
 def test_memory_bomb_is_stopped_and_named():
-    code = "def f(x):\n    blocks = []\n    while True:\n        blocks.append(bytearray(256 * 1024 * 1024))\n"
+    code = ("def f(x):\n    blocks = []\n    while True:\n"
+            "        blocks.append(bytearray(256 * 1024 * 1024))\n")
     outcome, report = call(code, timeout=60)
     assert not outcome.ok
     assert "memory" in (outcome.error + " ".join(report.log)).lower()
@@ -108,10 +113,12 @@ def f(x):
 
 def test_background_process_is_gone_when_grading_ends(tmp_path):
     marker = f"grading-leftover-{os.getpid()}-{time.time_ns()}"
+    # argv[0] set by Python: Debian's /bin/sh (dash) has no `exec -a`.
     code = f"""
 import subprocess
 def f(x):
-    subprocess.Popen(["/bin/sh", "-c", "exec -a {marker} sleep 300"])
+    subprocess.Popen(["/bin/sleep", "300"], executable="/bin/sleep", start_new_session=True)
+    subprocess.Popen(["{marker}", "300"], executable="/bin/sleep", start_new_session=True)
     return 1
 """
     outcome, _ = call(code)
@@ -138,3 +145,190 @@ def test_grading_refuses_without_a_sandbox_unless_opted_out(monkeypatch):
     monkeypatch.setenv(sandbox.OPT_OUT_VARIABLE, sandbox.OPT_OUT_VALUE)
     report = run_calls(["def f(x):\n    return x\n"], [Call("k", "f", args=(1,))])
     assert report.outcomes["k"].value == 1
+
+
+def test_the_sandboxed_process_is_not_root_on_the_host():
+    """Seen from outside, in /proc/<pid>/status: uid 65534 when grading runs as root."""
+    code = """
+import time
+def f(x):
+    print("sandboxed-uid-probe", flush=True)
+    time.sleep(3)
+    return 1
+"""
+    seen = []
+
+    def look():
+        deadline = time.time() + 30
+        while time.time() < deadline and not seen:
+            for pid in sandbox.descendants(os.getpid()):
+                proc = Path(f"/proc/{pid}")
+                try:
+                    argv = (proc / "cmdline").read_bytes().split(b"\0")
+                    if argv[2:3] and argv[2].endswith(b"/child.py"):   # not bwrap, setpriv
+                        status = (proc / "status").read_text()
+                        seen.append(next(line.split()[1:] for line in status.splitlines()
+                                         if line.startswith("Uid:")))
+                except OSError:
+                    continue
+            time.sleep(0.1)
+
+    watcher = threading.Thread(target=look)
+    watcher.start()
+    outcome, _ = call(code)
+    watcher.join()
+    assert outcome.value == 1 and seen
+    expected = str(sandbox.NOBODY) if os.geteuid() == 0 else str(os.getuid())
+    assert set(seen[0]) == {expected}
+
+
+def test_one_environment_for_every_sandboxed_process():
+    env = sandbox.child_env(MPLBACKEND="module://matplotlib_inline.backend_inline")
+    assert env["TF_CPP_MIN_LOG_LEVEL"] == "3" and env["OMP_NUM_THREADS"] == "1"
+    assert env["MPLBACKEND"] == "module://matplotlib_inline.backend_inline"
+    assert not {"HOME", "PYTHONPATH", "VIRTUAL_ENV"} & set(env)
+    outcome, _ = call("import os\ndef f(x):\n    return dict(os.environ)\n")
+    inside = outcome.value
+    for key, value in sandbox.child_env().items():
+        assert inside[key] == value, key
+    assert inside["TMPDIR"] == "/tmp" and inside["HOME"].startswith(("/tmp/", "/var/"))
+
+
+def test_rlimits_are_written_once():
+    """apply_rlimits sets exactly the list rlimits() returns, the only place limits are."""
+    limits = sandbox.Limits(memory_bytes=1 << 30, max_processes=10, file_bytes=1 << 20,
+                            cpu_seconds=7)
+    with_cgroups = dict((n, (s, h)) for n, s, h in sandbox.rlimits(limits, {"memory", "pids"}))
+    assert with_cgroups == {"RLIMIT_FSIZE": (1 << 20, 1 << 20), "RLIMIT_CPU": (7, 12),
+                            "RLIMIT_CORE": (0, 0)}
+    without = dict((n, (s, h)) for n, s, h in sandbox.rlimits(limits, set()))
+    assert without["RLIMIT_AS"] == (4 << 30, 4 << 30)
+    assert without["RLIMIT_NPROC"][0] >= 10
+    assert "RLIMIT_AS" not in dict((n, s) for n, s, _ in
+                                   sandbox.rlimits(limits, set(), fallback=False))
+    read_fd, write_fd = os.pipe()
+    if os.fork() == 0:      # apply them in a child, report what the kernel holds
+        sandbox.apply_rlimits(limits, {"memory", "pids"})
+        got = {n: resource.getrlimit(getattr(resource, n)) for n in with_cgroups}
+        os.write(write_fd, json.dumps(got).encode())
+        os._exit(0)
+    os.close(write_fd)
+    got = json.loads(os.read(read_fd, 10000))
+    os.close(read_fd)
+    os.wait()
+    assert {n: tuple(v) for n, v in got.items()} == with_cgroups
+
+
+def test_the_kernel_folder_copy_holds_only_regular_files_and_directories(tmp_path):
+    source, target = tmp_path / "submitted", tmp_path / "scratch"
+    (source / "data").mkdir(parents=True)
+    target.mkdir()
+    (source / "data" / "x.csv").write_text("1,2\n")
+    (source / "exercises.ipynb").write_text("{}")
+    (source / "secret-link").symlink_to("/etc/hostname")
+    (source / "dir-link").symlink_to(source / "data")
+    os.mkfifo(source / "fifo")
+    left_out = sandbox.copy_plain_tree(source, target, skip=("*.ipynb",))
+    assert sorted(p.relative_to(target).as_posix() for p in target.rglob("*")) == \
+        ["data", "data/x.csv"]
+    assert sorted(Path(p).name for p in left_out) == ["dir-link", "fifo", "secret-link"]
+
+
+def first_solution_starting_with(notebook_text, code):
+    nb = json.loads(notebook_text)
+    cell = next(c for c in nb["cells"] if c["metadata"].get("nbgrader", {}).get("solution"))
+    source = "".join(cell["source"]) if isinstance(cell["source"], list) else cell["source"]
+    cell["source"] = code + source
+    return json.dumps(nb)
+
+
+@pytest.mark.slow
+def test_grading_leaves_nothing_behind_even_when_a_kernel_dies(tmp_path, monkeypatch):
+    """Each kernel used to leave a kernel-ipc-* or kernel-scratch-* folder in /tmp: nbclient
+    cleans up a dead kernel through a name AsyncKernelManager binds past the override."""
+    chapter = "stability"
+    course = copy_course(tmp_path / "course")
+    nbgrader(course, "generate_assignment", chapter, "--force")
+    correct = (ROOT / "samples/submitted/sample-correct" / chapter / "exercises.ipynb").read_text()
+    students = {
+        "good": correct,
+        "killed": first_solution_starting_with(correct, "import os\nos.kill(os.getpid(), 9)\n"),
+        "exits": first_solution_starting_with(correct, "import os\nos._exit(1)\n"),
+    }
+    for student, text in students.items():
+        folder = course / "submitted" / student / chapter
+        folder.mkdir(parents=True)
+        (folder / "exercises.ipynb").write_text(text)
+    # Grading's own temporary directory, so that other gradings on this machine cannot blur
+    # the comparison; the kernel-* folders of /tmp are compared too.
+    private_tmp = tmp_path / "tmp"
+    private_tmp.mkdir()
+    monkeypatch.setenv("TMPDIR", str(private_tmp))
+    in_tmp = {p.name for p in Path("/tmp").glob("kernel-*")}
+    nbgrader(course, "autograde", chapter, "--force", check=False)
+    nbgrader(course, "export", "--to", "grades.csv")
+    with open(course / "grades.csv") as f:
+        scores = {row["student_id"]: float(row["score"]) for row in csv.DictReader(f)}
+    assert scores == {"good": 10, "killed": 0, "exits": 0}
+    # The good notebook really ran in its sandboxed kernel (over the IPC sockets, as uid 65534).
+    graded = json.loads((course / "autograded/good" / chapter / "exercises.ipynb").read_text())
+    assert all(c.get("execution_count") for c in graded["cells"] if c["cell_type"] == "code")
+    assert sorted(p.name for p in private_tmp.iterdir()) == []
+    assert {p.name for p in Path("/tmp").glob("kernel-*")} <= in_tmp | _kernels_of_others()
+
+
+def _kernels_of_others():
+    """kernel-* folders in /tmp that other gradings, running now, are using."""
+    return {p.name for p in Path("/tmp").glob("kernel-*")
+            if time.time() - p.stat().st_mtime < 120}
+
+
+def test_a_loop_that_never_ends_costs_seconds_not_minutes():
+    """NumPy cells get Execute.timeout; cells that use Keras get keras_timeout."""
+    from nbformat.v4 import new_code_cell
+
+    from autograder.preprocessors import SandboxedExecute
+
+    execute = SandboxedExecute(timeout=30, keras_timeout=300)
+    execute._keras_names = set()
+    budgets = [execute.cell_timeout(new_code_cell(source)) for source in (
+        "def softmax(z):\n    while True:\n        pass\n",
+        "def build_model():\n    import keras\n    return keras.Sequential()\n",
+        "model = build_model()\n",
+        "model.fit(x, y)\n",
+        "expect_close(softmax([1.0]), [1.0])\n",
+    )]
+    assert budgets == [30, 300, 300, 300, 30]
+    assert execute.timeout_func == execute.cell_timeout
+
+
+def test_an_interrupted_cell_stops_and_a_second_timeout_ends_the_notebook(tmp_path):
+    """The first cell out of time is interrupted inside the sandbox (the kernel lives on); a
+    kernel that ignores the interrupt is stopped at the next timeout, not left to run."""
+    from nbformat.v4 import new_code_cell, new_notebook
+
+    from autograder.preprocessors import SandboxedExecute
+
+    nb = new_notebook(cells=[new_code_cell(source) for source in (
+        "while True:\n    pass\n",
+        "print('after the interrupt')\n",
+        "import signal\nsignal.signal(signal.SIGINT, signal.SIG_IGN)\nwhile True:\n    pass\n",
+        "print('never')\n",
+    )])
+    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3",
+                                 "language": "python"}
+    execute = SandboxedExecute(timeout=3, startup_timeout=120)
+    start = time.monotonic()
+    nb, _ = execute.preprocess(nb, {"metadata": {"path": str(tmp_path)}})
+    texts = ["".join(o.get("text", "") for o in c.get("outputs", [])) for c in nb.cells]
+    assert texts[1] == "after the interrupt\n"
+    assert texts[3] == "" and "second cell" in execute._stopped
+    assert time.monotonic() - start < 60
+
+
+def test_semaphores_work_inside():
+    """multiprocessing needs a writable /dev/shm: without one joblib (under scikit-learn) warns,
+    and the Keras exercise's check rejects a model whose training warned."""
+    outcome, _ = call("import multiprocessing\ndef f(x):\n    with multiprocessing.Lock():\n"
+                      "        return 1\n")
+    assert outcome.value == 1, outcome.error

@@ -1,4 +1,4 @@
-"""Every source notebook runs clean as is: its solutions pass its own tests, hidden ones included."""
+"""Every source notebook runs clean: its solutions pass its own tests, hidden ones included."""
 
 from pathlib import Path
 
