@@ -33,6 +33,14 @@ NAMED_CALLABLES = {
     "cube": lambda w: np.asarray(w, dtype=float) ** 3,
     "sin": lambda w: np.sin(w),
     "exp": lambda w: np.exp(w),
+    # Gradients of the adam chapter's costs: minimize(grad_fn, ...) calls one at every step.
+    "elongated_bowl_gradient": lambda w: np.array([1.0, 20.0]) * np.asarray(w, dtype=float),
+    "rotated_bowl_gradient": lambda w: np.array([[10.5, -9.5], [-9.5, 10.5]]) @ (
+        np.asarray(w, dtype=float) - np.array([1.0, 2.0])),
+    "rosenbrock_gradient": lambda w: np.array([
+        -2.0 * (1.0 - w[0]) - 400.0 * w[0] * (w[1] - w[0] ** 2), 200.0 * (w[1] - w[0] ** 2)]),
+    "diagonal_bowl_gradient": lambda w: np.arange(1.0, np.size(w) + 1.0) * np.asarray(
+        w, dtype=float),
 }
 
 
@@ -57,7 +65,8 @@ def encode(value, depth=0):
     if type(value) is float:
         return _encode_float(value)
     if isinstance(value, np.ndarray):
-        arr = np.asarray(value)  # a subclass is carried as its base array; its type is reported apart
+        # A subclass is carried as its base array; its type is reported apart.
+        arr = np.asarray(value)
         if arr.dtype.kind not in "biuf":
             raise EncodeError(f"an array of dtype {arr.dtype} (expected numbers)")
         flat = [_encode_float(float(x)) if arr.dtype.kind == "f" else x.item() for x in arr.ravel()]
@@ -77,7 +86,8 @@ def encode(value, depth=0):
     if type(value) is list:
         return [encode(v, depth + 1) for v in value]
     if type(value) is dict:
-        return {"__dict__": [[encode(k, depth + 1), encode(v, depth + 1)] for k, v in value.items()]}
+        return {"__dict__": [[encode(k, depth + 1), encode(v, depth + 1)]
+                             for k, v in value.items()]}
     if isinstance(value, NamedCallable):
         return {"__callable__": value.name}
     raise EncodeError(f"an object of type {type_name(value)}")

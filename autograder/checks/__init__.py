@@ -3,7 +3,7 @@
 import importlib
 
 # Course order.
-CHAPTERS = ["logistic_regression", "activations", "softmax", "stability"]
+CHAPTERS = ["logistic_regression", "activations", "softmax", "stability", "adam"]
 
 
 def all_checks():
