@@ -2,6 +2,7 @@
 
 import hashlib
 import inspect
+import re
 import secrets
 from dataclasses import dataclass, field
 
@@ -177,7 +178,11 @@ class Check:
 
     @property
     def signature(self):
-        return f"{self.name}{inspect.signature(self.reference)}"
+        """`name(params)` as the reference declares it, written as the course writes it: a
+        class as `class Value(data)`, a default 1e-07 (Python's repr) as 1e-7."""
+        kind = "class " if inspect.isclass(self.reference) else ""
+        params = re.sub(r"(\d)e([+-])0(\d)", r"\1e\2\3", str(inspect.signature(self.reference)))
+        return f"{kind}{self.name}{params}"
 
     def cases(self, rng):
         raise NotImplementedError
@@ -199,13 +204,13 @@ class Check:
         failures, notes = [], []
         for case, call in zip(cases, calls):
             outcome = outcomes.get(call.key) or Outcome(reason=Reason.NOT_RUN, error="not run")
-            if outcome.reason in STOPPED:
-                note = f"{self.exercise_id}: {outcome.error}"
-                if note not in notes:
-                    notes.append(note)
             failure = self.judge_one(case, outcome)
             if failure:
                 failures.append(failure)
+                # What a limit stopped goes to the instructor's log too.
+                note = f"{self.exercise_id}: {failure.message.splitlines()[0]}"
+                if failure.reason in STOPPED and note not in notes:
+                    notes.append(note)
                 if failure.reason is Reason.MISSING:
                     break   # one "not defined" says it all
         return Verdict(self.exercise_id, len(cases), failures, seed, notes)
@@ -227,8 +232,10 @@ class Check:
         try:
             self.compare(case, self.expected(case), outcome.value)
         except Mismatch as exc:
-            return Failure(case, Reason.MISMATCH,
-                           str(exc) + ("\nand " + warning_text if warned else ""))
+            # A comparison that ran a process of its own (a Keras model's judge) may say it
+            # was stopped at a limit rather than that the value differs.
+            reason = Reason(getattr(exc, "reason", Reason.MISMATCH))
+            return Failure(case, reason, str(exc) + ("\nand " + warning_text if warned else ""))
         except Exception as exc:  # noqa: BLE001 - see the docstring
             return Failure(case, Reason.UNJUDGED, f"the returned value could not be judged: "
                            f"{type(exc).__name__}: {str(exc)[:300]}")

@@ -6,6 +6,7 @@ the protocol's order (each call starts once, in order), bounds every message and
 bytes, and keeps one deadline per run that no message can extend.
 """
 
+import contextlib
 import enum
 import json
 import os
@@ -159,47 +160,81 @@ def run_calls(cells, calls, load_timeout=60.0, total_timeout=None, python=None):
     return RunReport(outcomes, cell_errors or [], log)
 
 
-def _run_once(cells, calls, load_timeout, deadline, python):
-    """One child process: (outcomes, cell_errors, Stop or None)."""
+@dataclass
+class Confined:
+    """A trusted script running in the sandbox: its process, the read end of its result pipe,
+    and the resource group and limits it runs under."""
+
+    proc: subprocess.Popen
+    read_fd: int
+    group: object
+    limits: sandbox.Limits
+    scratch: str
+    output_path: str
+
+
+@contextlib.contextmanager
+def confined(script, write_job, python=None, limits=None, prefix="grade-"):
+    """Run `python -I SCRIPT JOB RESULT_FD` in the sandbox, in a fresh scratch folder.
+
+    `write_job(scratch)` returns the job (JSON-safe data) and may write files beside it. The
+    process, everything it started, its group and its folder are gone when the block ends."""
     sandboxed = sandbox.require_sandbox()
-    limits = sandbox.Limits()
-    with tempfile.TemporaryDirectory(prefix="grade-") as scratch:
+    limits = limits or sandbox.Limits()
+    with tempfile.TemporaryDirectory(prefix=prefix) as scratch:
         os.chmod(scratch, 0o700)
-        script = os.path.join(scratch, "child.py")
-        shutil.copy(CHILD_SCRIPT, script)
+        target = os.path.join(scratch, os.path.basename(script))
+        shutil.copy(script, target)
         job_path = os.path.join(scratch, "job.json")
+        job = write_job(scratch)
         with open(job_path, "w", encoding="utf-8") as f:
-            json.dump({"cells": list(cells),
-                       "calls": [{"key": c.key, "name": c.name,
-                                  "args": child.encode(tuple(c.args))["__tuple__"],
-                                  "kwargs": child.encode(dict(c.kwargs))} for c in calls]}, f)
+            json.dump(job, f)
         read_fd, write_fd = os.pipe()
         env = sandbox.child_env()
-        argv = [python, "-I", script, job_path, str(write_fd)]
+        argv = [python or sys.executable, "-I", target, job_path, str(write_fd)]
         group = sandbox.ResourceGroup(limits) if sandboxed else None
         if sandboxed:
             argv = sandbox.bwrap_command(argv, scratch, env=env)
-
         output_path = os.path.join(scratch, "output.txt")
-        with open(output_path, "wb") as output:
-            proc = subprocess.Popen(argv, cwd=scratch, env=env, stdin=subprocess.DEVNULL,
-                                    stdout=output, stderr=output, pass_fds=(write_fd,),
-                                    start_new_session=True,
-                                    preexec_fn=sandbox.confiner(limits, group))
-        os.close(write_fd)
         try:
-            done, errors, stop = _Collector(proc, read_fd, calls, load_timeout, deadline).run()
-            if stop and group and stop.reason is not Reason.UNREADABLE:
-                if group.memory_limit_hit():
-                    stop.limit = f"killed at the memory limit ({limits.memory_bytes >> 20} MB)"
-                elif group.process_limit_hit():
-                    stop.limit = f"the process limit of {limits.max_processes} was reached"
-            return done, errors, stop
+            with open(output_path, "wb") as output:
+                proc = subprocess.Popen(argv, cwd=scratch, env=env, stdin=subprocess.DEVNULL,
+                                        stdout=output, stderr=output, pass_fds=(write_fd,),
+                                        start_new_session=True,
+                                        preexec_fn=sandbox.confiner(limits, group))
+        except BaseException:
+            os.close(read_fd)
+            if group:
+                group.close()
+            raise
+        finally:
+            os.close(write_fd)
+        try:
+            yield Confined(proc, read_fd, group, limits, scratch, output_path)
         finally:
             _kill_group(proc)
             if group:
                 group.close()
             os.close(read_fd)
+
+
+def _run_once(cells, calls, load_timeout, deadline, python):
+    """One child process: (outcomes, cell_errors, Stop or None)."""
+    def job(scratch):
+        return {"cells": list(cells),
+                "calls": [{"key": c.key, "name": c.name,
+                           "args": child.encode(tuple(c.args))["__tuple__"],
+                           "kwargs": child.encode(dict(c.kwargs))} for c in calls]}
+
+    with confined(CHILD_SCRIPT, job, python) as run:
+        done, errors, stop = _Collector(run.proc, run.read_fd, calls, load_timeout,
+                                        deadline).run()
+        if stop and run.group and stop.reason is not Reason.UNREADABLE:
+            if run.group.memory_limit_hit():
+                stop.limit = f"killed at the memory limit ({run.limits.memory_bytes >> 20} MB)"
+            elif run.group.process_limit_hit():
+                stop.limit = f"the process limit of {run.limits.max_processes} was reached"
+        return done, errors, stop
 
 
 class _Collector:
@@ -231,14 +266,14 @@ class _Collector:
                 return self.stop(Reason.TIMEOUT, self._time_limit())
             if not sel.select(timeout=min(remaining, 0.5)):
                 if self.proc.poll() is not None and not _readable(self.read_fd):
-                    return self.stop(Reason.CRASH, _exit_status(self.proc))
+                    return self.stop(Reason.CRASH, exit_status(self.proc))
                 continue
             chunk = os.read(self.read_fd, 1 << 16)
             if not chunk:
                 # The pipe is closed (by the child exiting, or by its code closing the pipe).
                 if self.finished():
                     return self.outcomes, self.cell_errors, None
-                return self.stop(Reason.CRASH, _exit_status(self.proc, wait=1.0)
+                return self.stop(Reason.CRASH, exit_status(self.proc, wait=1.0)
                                  or "it closed the result channel")
             self.received += len(chunk)
             buffer += chunk
@@ -296,7 +331,7 @@ def _readable(fd):
     return bool(sel.select(timeout=0))
 
 
-def _exit_status(proc, wait=0.0):
+def exit_status(proc, wait=0.0):
     """'exit code N' or 'signal NAME' of an ended process; '' while it still runs."""
     try:
         code = proc.wait(timeout=wait) if wait else proc.poll()
@@ -308,7 +343,10 @@ def _exit_status(proc, wait=0.0):
         code = 128 - code
     if code >= 0:
         return f"exit code {code}"
-    name = signal.Signals(-code).name
+    try:
+        name = signal.Signals(-code).name
+    except ValueError:
+        return f"signal {-code}"
     return {"SIGXFSZ": "signal SIGXFSZ: the output/file size limit",
             "SIGXCPU": "signal SIGXCPU: the CPU time limit"}.get(name, f"signal {name}")
 

@@ -127,12 +127,6 @@ def adam_cases(rng):
 class AdamStep(Check):
     reference = solutions.adam.adam_step
 
-    @property
-    def signature(self):
-        # inspect prints the default epsilon as repr(1e-7) == "1e-07"; the course's interface
-        # (../shared/exercises.md, the notebook heading, Keras' docs) writes it as 1e-7.
-        return super().signature.replace("epsilon=1e-07", "epsilon=1e-7")
-
     def cases(self, rng):
         return adam_cases(rng)
 

@@ -1,0 +1,531 @@
+"""The process that rebuilds, runs and trains a student's Keras model, and reports plain numbers.
+
+A Keras-model exercise hands back the model's JSON config and compile config (autograder.child
+sends them); everything built from that student-controlled data runs HERE, never in the grading
+process. autograder.keras_models copies this file into a scratch directory and runs it in the
+sandbox, under the same limits as the student's own process:
+
+    python -I keras_judge.py JOB.json RESULT_FD
+
+It imports only the standard library, NumPy and Keras (nothing of the course: no `solutions`, no
+student code; Keras rebuilds the model in safe mode, so no Lambda or custom class can run).
+
+JOB.json holds {"config", "compile_config", "requirements", "training", "budgets", "data"} (see
+autograder.keras_models.judge_model, which writes it; the data are .npy files beside it). The
+judge writes JSON lines to RESULT_FD:
+
+    {"event": "phase", "phase": "building" | "training" | "predicting"}
+    {"event": "result", "verdict": "rejected", "reason": "<text for the student>"}
+    {"event": "result", "verdict": "trained", "facts": {...}, "outputs": [[...], ...]}
+
+`outputs` are the trained model's outputs on the held-out inputs; the held-out labels never
+enter this process, the grading process scores the outputs itself.
+
+In order, the judge (1) reads the loss from the compile config, (2) builds the model in a
+TensorFlow graph, where no weight is allocated, to count its parameters and layers against the
+budgets and to check its input and output sizes, (3) builds it for real under a fixed seed and
+runs it on a probe batch, to see whether its outputs are already probabilities, and (4) trains it,
+projecting the training time from the first batches and stopping as soon as it would break the
+training budget.
+"""
+
+import difflib
+import json
+import math
+import os
+import sys
+import threading
+import time
+import traceback
+
+import numpy as np
+
+STARTED = time.monotonic()   # TensorFlow's import, the slow part of starting, comes after
+
+PROBABILITY_OUTPUTS = ("sigmoid", "softmax")
+
+# The probe batch: PROBE_ROWS standard-normal inputs at each of PROBE_SCALES, run through the
+# freshly built model. Squashed outputs show two signatures a linear output with random initial
+# weights essentially never has:
+# - softmax: every row in [0, 1] and summing to 1. A linear layer z = W h + b would need W h + b
+#   on the hyperplane sum(z) = 1 for every probe row; with random W (and b = 0, Keras' default)
+#   that does not happen by chance, and constant or dead outputs (all 0) sum to 0, not 1.
+# - sigmoid: every value in [0, 1], and at the largest scale (1e4) every value within 1e-3 of 0
+#   or 1 (or exactly 0.5: a sigmoid of exactly 0, from dead ReLUs), some of them near 1. A
+#   sigmoid of pre-activations that grow with the input saturates there. A linear output does
+#   not: a fresh network of Dense/Conv layers with ReLU or linear activations and zero biases
+#   is positively homogeneous, f(c x) = c f(x), so at scale 1e4 an output is either exactly 0
+#   or 10^4 times its value at scale 1, far outside [0, 1] unless that value is below 1e-4; after
+#   bounded hidden units (sigmoid, tanh) or a normalisation layer it is a sum of random weights
+#   times bounded values, within 1e-3 of 0 or 1 on all 16 rows only by a fluke (each random
+#   weight involved would have to fall within 1e-3 of 0 or 1: odds below 1 in 1000 for a single
+#   hidden unit, and falling with every unit); and a dead network (constant 0) has none near 1.
+# So a correct linear-output model is not called "probabilities". The price is that a sigmoid
+# whose pre-activations are normalised (so never saturate) is not detected here: the static
+# check of the last layer and the training still judge such a model.
+# The rows of scale 1 and 100 keep a model whose large-scale outputs overflow (exp activations)
+# judged on finite rows: rows with nan or inf are left out.
+PROBE_SCALES = (1.0, 100.0, 10000.0)
+PROBE_ROWS = 16
+PROBE_SEED = 20240607
+
+
+class Rejected(Exception):
+    """The model fails the exercise; the message says why, in the student's terms."""
+
+
+# ----------------------------------------------------------------------------------------------
+# Pure decisions (no Keras): tested directly.
+
+def fmt_count(n):
+    """1,000,000 style; absurd counts in scientific notation."""
+    n = int(n)
+    return f"{n:,}" if n < 10 ** 18 else f"{float(n):.3e}"
+
+
+def budget_problem(parameters, layers, budgets, exact=True):
+    """The budget the model breaks, as a sentence, or None."""
+    if layers > budgets["max_layers"]:
+        return (f"the model has {layers} layers; the budget is {budgets['max_layers']} layers. "
+                f"A model for this exercise needs far fewer: make it smaller.")
+    if parameters > budgets["max_parameters"]:
+        return (f"the model has {'' if exact else 'at least '}{fmt_count(parameters)} "
+                f"parameters; the budget is {fmt_count(budgets['max_parameters'])} parameters. "
+                f"A model for this exercise needs far fewer: make it smaller.")
+    return None
+
+
+def probability_kind(outputs):
+    """'softmax' or 'sigmoid' when the outputs of the probe batch (PROBE_SCALES blocks of
+    PROBE_ROWS rows, in order) carry that signature, None otherwise (see PROBE_SCALES)."""
+    outputs = np.asarray(outputs, dtype=float)
+    outputs = outputs.reshape(len(outputs), -1) if outputs.ndim else outputs.reshape(1, 1)
+    keep = np.isfinite(outputs).all(axis=1)
+    finite = outputs[keep]
+    if finite.size == 0 or not ((finite >= -1e-6) & (finite <= 1 + 1e-6)).all():
+        return None
+    if finite.shape[1] >= 2 and np.allclose(finite.sum(axis=1), 1.0, rtol=0, atol=1e-3):
+        return "softmax"
+    large = outputs[-PROBE_ROWS:][keep[-PROBE_ROWS:]]
+    # 0.5 exactly: a sigmoid of a pre-activation that is exactly 0 (dead ReLUs, zero biases).
+    saturated = (np.abs(large) <= 1e-3) | (np.abs(large - 1) <= 1e-3) | \
+        (np.abs(large - 0.5) <= 1e-6)
+    if large.size and saturated.all() and (large >= 1 - 1e-3).any():
+        return "sigmoid"
+    return None
+
+
+def output_range(outputs):
+    outputs = np.asarray(outputs, dtype=float)
+    finite = outputs[np.isfinite(outputs)]
+    if finite.size == 0:
+        return "not finite (nan or inf)"
+    return f"from {finite.min():.4g} to {finite.max():.4g}"
+
+
+def output_problem(static, kind, from_logits, value_range):
+    """Whether the output layer and the loss agree: static is the last layer's declared
+    activation, kind what the probe saw (probability_kind). None when they agree."""
+    if from_logits:
+        if static != "linear":
+            return (f"the output layer applies '{static}' but the loss has from_logits=True: the "
+                    f"loss would apply it a second time. Use a linear output layer with "
+                    f"from_logits=True, or keep '{static}' and set from_logits=False (where the "
+                    f"task allows it).")
+        if kind:
+            what = ("every row is in [0, 1] and sums to 1, as a softmax makes it"
+                    if kind == "softmax" else "every value is in [0, 1], as a sigmoid makes it")
+            return (f"the model's outputs are already probabilities (on random inputs "
+                    f"{what}), although its last layer looks linear: some layer before it "
+                    f"squashes the outputs. The loss has from_logits=True and would apply "
+                    f"{kind} a second time. Make the last layer with an activation a linear "
+                    f"one and keep from_logits=True.")
+        return None
+    if static in PROBABILITY_OUTPUTS or (static == "linear" and kind):
+        return None
+    if static == "linear":
+        return (f"the output layer is linear (on random inputs its outputs range "
+                f"{value_range}: not probabilities) but the loss expects probabilities "
+                f"(from_logits=False). Use from_logits=True with a linear output layer.")
+    return (f"the output layer is '{static}' but the loss expects probabilities "
+            f"(from_logits=False). Use from_logits=True with a linear output layer.")
+
+
+def loss_problem(loss_name, from_logits, requirements):
+    expected = requirements.get("expected_losses") or []
+    if expected and loss_name not in expected:
+        return f"the loss is {loss_name}; this task needs one of: " + ", ".join(sorted(expected))
+    if requirements.get("require_logits") and not from_logits:
+        return ("this task asks for a linear output layer and a loss with from_logits=True "
+                "(see the numerical-stability chapter)")
+    return None
+
+
+def shape_problem(input_shapes, output_shapes, requirements):
+    n_inputs, n_outputs = requirements.get("n_inputs"), requirements.get("n_outputs")
+    if len(input_shapes) != 1:
+        return (f"the model has {len(input_shapes)} inputs; it needs exactly one, "
+                f"keras.Input(shape=({n_inputs},))")
+    if len(output_shapes) != 1:
+        return f"the model has {len(output_shapes)} outputs; it needs exactly one output layer"
+    shape = tuple(input_shapes[0])
+    if n_inputs is not None and shape[1:] != (n_inputs,):
+        return (f"the model's input shape is {shape}, expected (batch, {n_inputs}): start it "
+                f"with keras.Input(shape=({n_inputs},))")
+    outputs = tuple(output_shapes[0])[-1] if output_shapes[0] else None
+    if n_outputs is not None and outputs != n_outputs:
+        return f"the model has {outputs} outputs, expected {n_outputs}"
+    return None
+
+
+def projected_seconds(elapsed, timed_batches, timed_seconds, batches_left):
+    """The training time if the remaining batches run at the measured steady rate."""
+    return elapsed + timed_seconds / timed_batches * batches_left
+
+
+# ----------------------------------------------------------------------------------------------
+# Keras.
+
+def import_keras():
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+    os.environ.setdefault("TF_ENABLE_ONEDNN_OPTS", "0")
+    import keras
+    return keras
+
+
+def short_error(exc, limit=300):
+    text = " ".join(str(exc).split())
+    return f"{type(exc).__name__}: {text[:limit]}"
+
+
+def failed(what, exc):
+    """Rejected: `what` failed with exc; running out of memory is said in so many words."""
+    if isinstance(exc, MemoryError) or "ResourceExhausted" in type(exc).__name__:
+        return Rejected(f"{what} needed more memory than grading allows: make the model "
+                        f"smaller ({short_error(exc, 150)})")
+    return Rejected(f"{what} failed: {short_error(exc)}")
+
+
+def resolve_loss(keras, compile_config):
+    """(name, from_logits) of the one loss in a compile config, or Rejected."""
+    loss = compile_config.get("loss") if isinstance(compile_config, dict) else None
+    if loss is None:
+        raise Rejected("the model is compiled without a loss: call "
+                       "model.compile(loss=..., optimizer=...)")
+    if isinstance(loss, (list, dict)) and not (isinstance(loss, dict) and "class_name" in loss):
+        raise Rejected("the model has several losses; it needs exactly one")
+    if isinstance(loss, str):
+        try:
+            resolved = keras.losses.get(loss)
+        except Exception:  # noqa: BLE001 - Keras says "Could not interpret loss identifier"
+            known = [n for n in dir(keras.losses) if not n.startswith("_")
+                     and n not in ("Loss", "get", "serialize", "deserialize")]
+            close = difflib.get_close_matches(loss, known, n=1, cutoff=0.6)
+            hint = f" Did you mean '{close[0]}'?" if close else ""
+            raise Rejected(f"the loss '{loss[:80]}' is not a Keras loss: Keras accepted the name "
+                           f"when compiling but cannot train with it.{hint}") from None
+    else:
+        try:
+            resolved = keras.saving.deserialize_keras_object(loss, safe_mode=True)
+        except Exception as exc:  # noqa: BLE001
+            raise Rejected(f"the model's loss could not be rebuilt: {short_error(exc)}") from None
+    if isinstance(resolved, keras.losses.Loss):
+        return type(resolved).__name__, bool(resolved.get_config().get("from_logits", False))
+    if callable(resolved):
+        return getattr(resolved, "__name__", type(resolved).__name__), False
+    raise Rejected(f"the model's loss is not a loss function ({type(resolved).__name__})")
+
+
+def leaf_layers(model, keras):
+    for layer in model.layers:
+        if isinstance(layer, keras.Model):
+            yield from leaf_layers(layer, keras)
+        elif type(layer).__name__ != "InputLayer":
+            yield layer
+
+
+def count_parameters(model):
+    return sum(math.prod(int(d) for d in w.shape) for w in model.weights)
+
+
+def model_shapes(model):
+    """([input shapes], [output shapes]); AttributeError/ValueError when the model is unbuilt."""
+    return ([tuple(t.shape) for t in model.inputs], [tuple(t.shape) for t in model.outputs])
+
+
+def deserialize(keras, config):
+    try:
+        return keras.saving.deserialize_keras_object(json.loads(json.dumps(config)),
+                                                     safe_mode=True)
+    except Exception as exc:  # noqa: BLE001 - anything Keras refuses is the student's to fix
+        raise Rejected(f"the model could not be rebuilt from its configuration: "
+                       f"{short_error(exc)}") from None
+
+
+def structure(keras, model, requirements, budgets, n_inputs):
+    """Budgets, then input and output sizes, of a built (or graph-built) model."""
+    if not model.built:
+        raise Rejected(f"the model has no input shape, so it cannot be built or trained: start "
+                       f"it with keras.Input(shape=({n_inputs},)), e.g. keras.Sequential("
+                       f"[keras.Input(shape=({n_inputs},)), ...])")
+    parameters = count_parameters(model)
+    layers = sum(1 for _ in leaf_layers(model, keras))
+    problem = budget_problem(parameters, layers, budgets)
+    if problem:
+        raise Rejected(problem)
+    try:
+        inputs, outputs = model_shapes(model)
+    except (AttributeError, ValueError) as exc:
+        raise Rejected(f"the model's inputs and outputs are not defined ({short_error(exc)}): "
+                       f"start it with keras.Input(shape=({n_inputs},))") from None
+    problem = shape_problem(inputs, outputs, requirements)
+    if problem:
+        raise Rejected(problem)
+    return parameters, layers
+
+
+def dry_run(keras, config, requirements, budgets):
+    """Build the model inside a TensorFlow graph: variables there are graph nodes, nothing is
+    allocated, so a model of a billion parameters is counted in milliseconds. Returns
+    (parameters, layers), or None when the model cannot be built that way (it is then counted
+    after the real build, under the sandbox's memory limit)."""
+    if keras.backend.backend() != "tensorflow":
+        return None
+    import tensorflow as tf
+    n_inputs = requirements.get("n_inputs")
+    try:
+        with tf.Graph().as_default():
+            try:
+                model = deserialize(keras, config)
+            except Rejected:   # the real build says why, unless only graph mode refused it
+                return None
+            return structure(keras, model, requirements, budgets, n_inputs)
+    except Rejected:
+        raise
+    except Exception:  # noqa: BLE001 - graph mode is a shortcut, not a requirement
+        return None
+    finally:
+        keras.backend.clear_session()
+
+
+def output_activation(model, keras):
+    """The activation the model's last layer declares ('linear', 'sigmoid', 'softmax', ...)."""
+    layer = model.layers[-1]
+    while isinstance(layer, keras.Model) and layer.layers:
+        layer = layer.layers[-1]
+    name = type(layer).__name__
+    if name == "Softmax":
+        return "softmax"
+    if name == "ReLU":
+        return "relu"
+    activation = layer.get_config().get("activation", "linear")
+    if isinstance(activation, dict):  # a serialised activation function
+        activation = activation.get("config", {}).get("name") or activation.get("class_name")
+    return str(activation or "linear").lower()
+
+
+def probe_batch(input_shape):
+    """PROBE_ROWS rows at each of PROBE_SCALES; input_shape without the batch axis."""
+    rng = np.random.default_rng(PROBE_SEED)
+    base = rng.standard_normal((PROBE_ROWS, *input_shape))
+    return np.concatenate([base * scale for scale in PROBE_SCALES]).astype("float32")
+
+
+class TrainingBudget:
+    """A Keras callback that stops training once it takes, or clearly would take, too long.
+
+    The projection from the first batches stops a model early only when it needs more than
+    EARLY_FACTOR times the budget: the first batches of a fast model are noisy (a loaded
+    machine, the retracing for an epoch's last, shorter batch), and a false early verdict would
+    reject a correct model. Between 1x and EARLY_FACTOR x the clock decides at the budget.
+    """
+
+    EARLY_FACTOR = 2.0
+
+    def __init__(self, keras, budget_seconds, total_batches, batch_size, epochs,
+                 min_timed_batches=3):
+        self.budget, self.total = budget_seconds, total_batches
+        self.batch_size, self.epochs = batch_size, epochs
+        self.min_timed = min_timed_batches
+        self.done = 0
+        self.epoch = 0
+        self.start = self.first_done = None
+        budget = self
+
+        class Callback(keras.callbacks.Callback):
+            def on_train_begin(self, logs=None):
+                budget.start = time.monotonic()
+
+            def on_epoch_begin(self, epoch, logs=None):
+                budget.epoch = epoch
+
+            def on_train_batch_end(self, batch, logs=None):
+                budget.batch_end()
+
+        self.callback = Callback()
+
+    def batch_end(self):
+        now = time.monotonic()
+        self.done += 1
+        elapsed = now - self.start
+        if elapsed > self.budget:
+            raise Rejected(self.too_long())
+        if self.done == 1:   # the first batch also traces the training function
+            self.first_done = now
+            return
+        timed = self.done - 1
+        if timed >= self.min_timed or now - self.first_done > 0.1 * self.budget:
+            projected = projected_seconds(elapsed, timed, now - self.first_done,
+                                          self.total - self.done)
+            if projected > self.EARLY_FACTOR * self.budget:
+                per_batch = (now - self.first_done) / timed
+                raise Rejected(
+                    f"training would take longer than {self.budget:g} s (the training budget): "
+                    f"at {per_batch:.2f} s per batch of {self.batch_size} examples, "
+                    f"{self.epochs} epochs ({self.total} batches) need about "
+                    f"{projected:,.0f} s. Make the model smaller or cheaper to run.")
+
+    def too_long(self):
+        return (f"training took longer than {self.budget:g} s (the training budget) and was "
+                f"stopped during epoch {self.epoch + 1} of {self.epochs}. Make the model "
+                f"smaller or cheaper to run.")
+
+
+# ----------------------------------------------------------------------------------------------
+# The judge.
+
+class Channel:
+    """The result pipe; the training watchdog and the main thread share it."""
+
+    def __init__(self, fd):
+        self.stream = os.fdopen(fd, "w", encoding="utf-8", buffering=1)
+        self.lock = threading.Lock()
+        self.finished = False
+
+    def send(self, message):
+        with self.lock:
+            if self.finished:
+                return
+            self.stream.write(json.dumps(message) + "\n")
+            self.stream.flush()
+            if message.get("event") == "result":
+                self.finished = True
+
+    def phase(self, name):
+        self.send({"event": "phase", "phase": name})
+
+
+def judge(job, channel, directory):
+    """(facts, outputs) of a model that trained; Rejected with the reason otherwise."""
+    keras = import_keras()
+    requirements, training, budgets = job["requirements"], job["training"], job["budgets"]
+    n_inputs = requirements.get("n_inputs")
+    seconds = {"start": time.monotonic() - STARTED}
+    channel.phase("building")
+    start = time.monotonic()
+
+    loss_name, from_logits = resolve_loss(keras, job["compile_config"])
+    problem = loss_problem(loss_name, from_logits, requirements)
+    if problem:
+        raise Rejected(problem)
+
+    config = dict(job["config"])
+    config.pop("compile_config", None)   # compiled below from the compile config sent
+    counted = dry_run(keras, config, requirements, budgets)
+
+    keras.utils.set_random_seed(int(training.get("seed", 0)))
+    model = deserialize(keras, config)
+    if counted is None:   # the graph build failed: count now (memory is the sandbox's limit)
+        counted = structure(keras, model, requirements, budgets, n_inputs)
+    parameters, layers = counted
+    try:
+        model.compile_from_config(json.loads(json.dumps(job["compile_config"])))
+    except Exception as exc:  # noqa: BLE001
+        raise Rejected(f"the model could not be compiled from its compile configuration: "
+                       f"{short_error(exc)}") from None
+
+    static = output_activation(model, keras)
+    input_shape = tuple(d or 1 for d in model_shapes(model)[0][0][1:])
+    try:
+        probe = model.predict(probe_batch(input_shape), batch_size=training["batch_size"],
+                              verbose=0)
+    except Exception as exc:  # noqa: BLE001
+        raise failed("running the model on a batch of test inputs", exc) from None
+    kind = probability_kind(probe)
+    problem = output_problem(static, kind, from_logits, output_range(probe))
+    if problem:
+        raise Rejected(problem)
+    seconds["build"] = time.monotonic() - start
+
+    data = {name: np.load(os.path.join(directory, path), allow_pickle=False)
+            for name, path in job["data"].items()}
+    epochs, batch_size = int(training["epochs"]), int(training["batch_size"])
+    # With steps_per_execution > 1 Keras calls the batch hooks once per execution.
+    executions = math.ceil(math.ceil(len(data["X_train"]) / batch_size) /
+                           max(1, int(getattr(model, "steps_per_execution", 1) or 1)))
+    total_batches = epochs * executions
+    budget = TrainingBudget(keras, float(budgets["train_seconds"]), total_batches, batch_size,
+                            epochs)
+
+    def watchdog():   # a single batch may outlast the budget: the callback would never run
+        channel.send({"event": "result", "verdict": "rejected", "reason": budget.too_long()})
+        os._exit(0)
+
+    channel.phase("training")
+    timer = threading.Timer(float(budgets["train_seconds"]) + 2.0, watchdog)
+    timer.daemon = True
+    start = time.monotonic()
+    timer.start()
+    try:
+        model.fit(data["X_train"], data["y_train"], epochs=epochs, batch_size=batch_size,
+                  verbose=0, callbacks=[budget.callback])
+    except Rejected:
+        raise
+    except Exception as exc:  # noqa: BLE001
+        raise failed("training the model", exc) from None
+    finally:
+        timer.cancel()
+    seconds["train"] = time.monotonic() - start
+
+    channel.phase("predicting")
+    start = time.monotonic()
+    try:
+        outputs = np.asarray(model.predict(data["X_test"], batch_size=batch_size, verbose=0),
+                             dtype=float)
+    except Exception as exc:  # noqa: BLE001
+        raise failed("predicting with the trained model", exc) from None
+    seconds["predict"] = time.monotonic() - start
+    facts = {"loss": loss_name, "from_logits": from_logits, "static_activation": static,
+             "activation": static if static != "linear" else (kind or "linear"),
+             "parameters": int(parameters), "layers": int(layers), "seconds": seconds}
+    # NaN/inf travel as null: the grading process reads them back as nan.
+    rows = [[float(v) if math.isfinite(v) else None for v in row]
+            for row in outputs.reshape(len(outputs), -1)]
+    return facts, rows
+
+
+def main(job_path, result_fd):
+    channel = Channel(int(result_fd))
+    directory = os.path.dirname(os.path.abspath(job_path))
+    try:
+        with open(job_path, encoding="utf-8") as f:
+            job = json.load(f)
+        facts, outputs = judge(job, channel, directory)
+        channel.send({"event": "result", "verdict": "trained", "facts": facts,
+                      "outputs": outputs})
+    except Rejected as exc:
+        channel.send({"event": "result", "verdict": "rejected", "reason": str(exc)})
+    except MemoryError:
+        channel.send({"event": "result", "verdict": "rejected",
+                      "reason": "the model needed more memory than grading allows"})
+    except BaseException as exc:  # noqa: BLE001 - whatever happens becomes a readable reason
+        traceback.print_exc()
+        channel.send({"event": "result", "verdict": "rejected",
+                      "reason": f"the model could not be judged: {short_error(exc)}"})
+
+
+if __name__ == "__main__":
+    main(sys.argv[1], sys.argv[2])
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(0)   # TensorFlow's threads: do not wait for them
