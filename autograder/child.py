@@ -204,6 +204,100 @@ def _is_keras_model(value):
 
 
 # ----------------------------------------------------------------------------------------------
+# Graph programs: a class (the backprop chapter's `Value`) is graded through what it does. A
+# class cannot cross the process boundary, so the check sends a program of plain data, this
+# trusted interpreter builds its nodes with the student's class, here, and only plain floats go
+# back. The grading process runs the same interpreter on the reference class.
+
+# The one keyword of a Call that carries a graph program: `Call(name="Value", kwargs={
+# GRAPH_PROGRAM: program})` runs `run_graph_program(namespace["Value"], program)`, not Value(...).
+GRAPH_PROGRAM = "__graph_program__"
+MAX_GRAPH_STEPS = 10_000
+
+_GRAPH_OPERATORS = {"add": lambda a, b: a + b, "sub": lambda a, b: a - b,
+                    "mul": lambda a, b: a * b, "div": lambda a, b: a / b}
+
+
+def _graph_number(x):
+    if type(x) not in (int, float):
+        raise ValueError(f"a graph program's number is not a number: {str(x)[:40]!r}")
+    return x
+
+
+def _graph_float(node, k, attribute):
+    """float(node.<attribute>), as an exact built-in float; a student's object may lie."""
+    try:
+        value = float(getattr(node, attribute))
+    except Exception as exc:  # noqa: BLE001 - reported as the call's error
+        raise TypeError(f"node {k}: .{attribute} is not a number "
+                        f"({type(exc).__name__}: {str(exc)[:200]})") from None
+    return float.__float__(value)   # a float subclass becomes a plain float
+
+
+def run_graph_program(value_class, program):
+    """Build the nodes `program` describes with `value_class`, and read them back as numbers.
+
+    A program is a list of steps; node k is the k-th node a step makes:
+        ["value", x]             value_class(x)
+        [op, i, j]               node_i OP node_j      op: "add" "sub" "mul" "div" (+ - * /)
+        [op + "_number", i, c]   node_i OP c           (a number on the right)
+        ["number_" + op, c, i]   c OP node_i           (a number on the left: __radd__ ...)
+        ["pow", i, p]            node_i ** p           (p a number)
+        ["relu", i]              node_i.relu()
+        ["backward", i]          node_i.backward()     (the last step; makes no node)
+    Returns {"data": [float of each node's .data], "grad": [float of each node's .grad, or None
+    for a node the backward root does not depend on, whose grad the task leaves open]}."""
+    if not isinstance(program, list) or not 0 < len(program) <= MAX_GRAPH_STEPS:
+        raise ValueError("a graph program is a non-empty list of steps")
+    nodes, inputs, root = [], [], None
+
+    def node(i):
+        if type(i) is not int or not 0 <= i < len(nodes):
+            raise ValueError(f"a graph program refers to node {str(i)[:20]} of {len(nodes)}")
+        return i
+
+    for step in program:
+        if root is not None or not isinstance(step, list) or not step:
+            raise ValueError("a graph program's steps are lists, with backward last")
+        kind, args = step[0], step[1:]
+        if not isinstance(kind, str):
+            raise ValueError(f"not a graph program step: {str(step)[:60]}")
+        op = kind.removeprefix("number_").removesuffix("_number")
+        if kind == "value" and len(args) == 1:
+            made, parents = value_class(_graph_number(args[0])), []
+        elif kind in _GRAPH_OPERATORS and len(args) == 2:
+            i, j = node(args[0]), node(args[1])
+            made, parents = _GRAPH_OPERATORS[kind](nodes[i], nodes[j]), [i, j]
+        elif kind == op + "_number" and op in _GRAPH_OPERATORS and len(args) == 2:
+            i = node(args[0])
+            made, parents = _GRAPH_OPERATORS[op](nodes[i], _graph_number(args[1])), [i]
+        elif kind == "number_" + op and op in _GRAPH_OPERATORS and len(args) == 2:
+            i = node(args[1])
+            made, parents = _GRAPH_OPERATORS[op](_graph_number(args[0]), nodes[i]), [i]
+        elif kind == "pow" and len(args) == 2:
+            i = node(args[0])
+            made, parents = nodes[i] ** _graph_number(args[1]), [i]
+        elif kind == "relu" and len(args) == 1:
+            i = node(args[0])
+            made, parents = nodes[i].relu(), [i]
+        elif kind == "backward" and len(args) == 1:
+            root = node(args[0])
+            nodes[root].backward()
+            continue
+        else:
+            raise ValueError(f"not a graph program step: {str(step)[:60]}")
+        nodes.append(made)
+        inputs.append(parents)
+    reached = set() if root is None else {root}
+    for k in range(len(nodes) - 1, -1, -1):   # inputs come before the nodes made from them
+        if k in reached:
+            reached.update(inputs[k])
+    return {"data": [_graph_float(n, k, "data") for k, n in enumerate(nodes)],
+            "grad": [_graph_float(n, k, "grad") if k in reached else None
+                     for k, n in enumerate(nodes)]}
+
+
+# ----------------------------------------------------------------------------------------------
 # The child's main loop.
 
 def _transform(source):
@@ -268,6 +362,8 @@ def _call(namespace, call):
         return {"ok": False, "missing": True, "error": f"NameError: name '{name}' is not defined"}
     args = decode(call.get("args", []))
     kwargs = decode(call.get("kwargs", {}))
+    if isinstance(kwargs, dict) and set(kwargs) == {GRAPH_PROGRAM}:
+        fn, args, kwargs = _graph_program_runner(fn), (kwargs[GRAPH_PROGRAM],), {}
     before = _snapshot(args)
     with warnings.catch_warnings(record=True) as caught, np.errstate(
             over="warn", invalid="warn", divide="warn", under="ignore"):
@@ -287,6 +383,12 @@ def _call(namespace, call):
     except Exception as exc:  # noqa: BLE001 - an unencodable or lying object
         result.update(ok=False, error=f"returned {exc}", unencodable=True)
     return result
+
+
+def _graph_program_runner(value_class):
+    def run(program):
+        return run_graph_program(value_class, program)
+    return run
 
 
 def main(job_path, result_fd):

@@ -3,7 +3,8 @@
 import importlib
 
 # Course order.
-CHAPTERS = ["logistic_regression", "activations", "softmax", "stability", "adam"]
+CHAPTERS = ["logistic_regression", "activations", "softmax", "stability", "multilabel", "adam",
+            "convolution", "backprop"]
 
 
 def all_checks():

@@ -1,0 +1,220 @@
+"""Checks for the `convolution` chapter: 1-D and 2-D convolution (cross-correlation), a 1-D
+convolutional layer, and the EKG classifier."""
+
+import numpy as np
+
+import solutions.convolution
+from autograder.child import NamedCallable
+from autograder.data import load_ekg_split
+from autograder.framework import Case, Check, Mismatch
+from autograder.keras_models import KerasModelCheck, layer_input_shape, leaf_layers
+
+RELU, SIGMOID, LINEAR = NamedCallable("relu"), NamedCallable("sigmoid"), NamedCallable("linear")
+
+# Every output is a sum of at most a few hundred products of numbers below 300 in size: any
+# correct order of summation (a loop, np.dot, einsum, sliding_window_view) agrees to ~1e-13;
+# the bugs worth catching (a flipped kernel, a shifted window, a missing bias) are off by O(1).
+RTOL, ATOL = 1e-7, 1e-9
+
+
+def _patch_of_china(rng, shape):
+    """A grey patch of scikit-learn's bundled photo china.jpg (values 0..255), at a random
+    place: real image structure (edges, texture) rather than noise."""
+    from sklearn.datasets import load_sample_image
+
+    grey = load_sample_image("china.jpg").mean(axis=2)
+    r = int(rng.integers(0, grey.shape[0] - shape[0]))
+    c = int(rng.integers(0, grey.shape[1] - shape[1]))
+    return grey[r:r + shape[0], c:c + shape[1]].copy()
+
+
+class Conv1d(Check):
+    reference = solutions.convolution.conv1d
+    rtol, atol = RTOL, ATOL
+
+    def cases(self, rng):
+        n, k = int(rng.integers(20, 41)), int(rng.integers(3, 8))
+        stride = int(rng.integers(2, 4))
+        return [
+            Case("x = [1, 2, 3, 4, 5], kernel = [1, 0, -1] (the default stride 1)",
+                 (np.array([1.0, 2.0, 3.0, 4.0, 5.0]), np.array([1.0, 0.0, -1.0]))),
+            Case("an asymmetric kernel [1, 2, 3]: it is not flipped",
+                 (np.array([0.0, 1.0, 0.0, 0.0, 2.0, -1.0]), np.array([1.0, 2.0, 3.0]))),
+            Case("stride 2", (np.arange(10.0), np.array([1.0, -1.0, 0.5]), 2)),
+            Case("stride passed by keyword, stride=3",
+                 (np.array([3.0, 1.0, 4.0, 1.0, 5.0, 9.0, 2.0, 6.0, 5.0, 3.0]),
+                  np.array([0.5, -1.0])), {"stride": 3}),
+            Case("stride 3 not dividing the length: len(x) 9, kernel 3 -> 3 outputs",
+                 (np.array([1.0, -2.0, 0.5, 4.0, 3.0, -1.0, 2.0, 0.0, 1.5]),
+                  np.array([2.0, 1.0, -1.0]), 3)),
+            Case(f"a random x of {n} samples and a kernel of {k}",
+                 (rng.normal(size=n), rng.normal(size=k)), kind="random"),
+            Case(f"a random x of {n} samples, a kernel of {k}, stride {stride}",
+                 (rng.normal(size=n), rng.normal(size=k), stride), kind="random"),
+            Case("a kernel as long as x: one output",
+                 (np.array([1.0, 2.0, -1.0, 0.5]), np.array([0.5, -1.0, 2.0, 1.0])),
+                 kind="edge"),
+            Case("a 1-sample kernel, stride 2: every second sample, scaled",
+                 (np.array([1.0, 2.0, 3.0, 4.0, 5.0]), np.array([-2.0]), 2), kind="edge"),
+            Case("a stride larger than the kernel: windows with gaps between them",
+                 (np.arange(12.0) ** 2 / 10, np.array([1.0, -1.0]), 5), kind="edge"),
+            Case("a stride larger than len(x) - len(kernel): one output",
+                 (np.array([2.0, -1.0, 3.0, 0.5, 1.0]), np.array([1.0, 0.0, 2.0]), 4),
+                 kind="edge"),
+            Case("the lecture's window: 100 samples, a kernel of 20, stride 10 (9 outputs)",
+                 (np.sin(np.arange(100) / 5.0), np.linspace(-1.0, 1.0, 20), 10), kind="edge",
+                 show_input=False),
+        ]
+
+
+class Conv2d(Check):
+    reference = solutions.convolution.conv2d
+    rtol, atol = RTOL, ATOL
+
+    def cases(self, rng):
+        h, w = int(rng.integers(6, 12)), int(rng.integers(6, 12))
+        kh, kw = int(rng.integers(2, 5)), int(rng.integers(2, 5))
+        sobel_x = np.array([[1.0, 0.0, -1.0], [2.0, 0.0, -2.0], [1.0, 0.0, -1.0]])
+        return [
+            Case("a 4x4 image and an asymmetric 2x2 kernel (not flipped)",
+                 (np.arange(16.0).reshape(4, 4), np.array([[1.0, 2.0], [0.0, -1.0]]))),
+            Case("a vertical edge and the Sobel kernel for it",
+                 (np.repeat([[0.0, 0.0, 0.0, 1.0, 1.0, 1.0]], 5, axis=0), sobel_x)),
+            Case("a 3x5 image and a 2x3 kernel (rows and columns differ)",
+                 (np.array([[1.0, 2.0, 0.0, -1.0, 3.0], [0.5, -2.0, 1.0, 4.0, 0.0],
+                            [2.0, 1.0, -1.0, 0.0, 1.0]]),
+                  np.array([[1.0, 0.0, -2.0], [0.5, 1.0, 0.0]]))),
+            Case("stride 2 on a 6x7 image with a 3x3 kernel",
+                 (np.arange(42.0).reshape(6, 7) % 5, np.array([[1.0, 0.0, 0.0], [0.0, 2.0, 0.0],
+                                                                [0.0, 0.0, -1.0]]), 2)),
+            Case("stride 3 by keyword, not dividing: 8x7 image, 2x2 kernel",
+                 (np.arange(56.0).reshape(8, 7) ** 0.5, np.array([[1.0, -1.0], [2.0, 0.5]])),
+                 {"stride": 3}),
+            Case(f"a random {h}x{w} image and a {kh}x{kw} kernel",
+                 (rng.normal(size=(h, w)), rng.normal(size=(kh, kw))), kind="random"),
+            Case(f"a random {h}x{w} image, a {kh}x{kw} kernel, stride 2",
+                 (rng.normal(size=(h, w)), rng.normal(size=(kh, kw)), 2), kind="random"),
+            Case("a 40x50 grey patch of china.jpg (values 0..255) and the Sobel kernel",
+                 (_patch_of_china(rng, (40, 50)), sobel_x), kind="random", show_input=False),
+            Case("a kernel as large as the image: a 1x1 output",
+                 (np.array([[1.0, 2.0], [3.0, 4.0]]), np.array([[0.5, -1.0], [2.0, 1.0]])),
+                 kind="edge"),
+            Case("a 1x1 kernel: the image scaled",
+                 (np.array([[1.0, -2.0, 3.0], [0.0, 4.0, -1.0]]), np.array([[3.0]])),
+                 kind="edge"),
+            Case("a 1x1 kernel with stride 2: every second row and column",
+                 (np.arange(20.0).reshape(4, 5), np.array([[-1.0]]), 2), kind="edge"),
+            Case("a one-row kernel on a one-row image",
+                 (np.array([[1.0, 3.0, -2.0, 0.5, 4.0]]), np.array([[1.0, -1.0]])),
+                 kind="edge"),
+            Case("a stride larger than the room left: one row of outputs",
+                 (np.arange(24.0).reshape(4, 6), np.array([[1.0, 0.0, 1.0], [0.0, -1.0, 0.0],
+                                                           [2.0, 0.0, 0.0]]), 3), kind="edge"),
+        ]
+
+
+class Conv1dLayer(Check):
+    reference = solutions.convolution.conv1d_layer
+    rtol, atol = RTOL, ATOL
+
+    def cases(self, rng):
+        m, n = int(rng.integers(2, 6)), int(rng.integers(15, 31))
+        k, filters = int(rng.integers(2, 7)), int(rng.integers(2, 5))
+        stride = int(rng.integers(2, 4))
+        W_demo = np.array([[1.0, -1.0], [0.5, 2.0], [-1.0, 0.0]])
+        return [
+            Case("one example (n,), 2 filters of 3 weights, stride 1, ReLU",
+                 (np.array([1.0, -2.0, 3.0, 0.5, -1.0, 2.0]), W_demo, np.array([0.5, -1.0]), 1,
+                  RELU)),
+            Case("a batch of 2 examples, stride 2, linear",
+                 (np.array([[1.0, 2.0, 3.0, 4.0, 5.0, 6.0, 7.0],
+                            [0.0, -1.0, 2.0, -3.0, 4.0, -5.0, 6.0]]),
+                  W_demo, np.array([0.0, 1.0]), 2, LINEAR)),
+            Case("one filter, sigmoid, stride 3 not dividing the length",
+                 (np.array([0.2, -0.4, 1.0, 0.0, 0.5, -1.5, 2.0, 1.0, -0.5, 0.3]),
+                  np.array([[1.0], [-2.0], [0.5], [1.0]]), np.array([0.25]), 3, SIGMOID)),
+            Case("4 filters of 2 weights (more filters than weights), ReLU",
+                 (np.array([1.0, 0.0, -1.0, 2.0, -2.0]),
+                  np.array([[1.0, -1.0, 0.5, 0.0], [2.0, 1.0, -0.5, -1.0]]),
+                  np.array([0.0, 0.5, -0.5, 1.0]), 1, RELU)),
+            Case(f"a random batch of {m} examples of {n}, {filters} filters of {k}, stride "
+                 f"{stride}, ReLU",
+                 (rng.normal(size=(m, n)), rng.normal(size=(k, filters)),
+                  rng.normal(size=filters), stride, RELU), kind="random"),
+            Case(f"a random example of {n}, {filters} filters of {k}, stride 1, sigmoid",
+                 (rng.normal(size=n), rng.normal(size=(k, filters)), rng.normal(size=filters),
+                  1, SIGMOID), kind="random"),
+            Case("the lecture's first layer: a batch of 3 traces of 100 samples, 4 filters of "
+                 "20, stride 10, ReLU",
+                 (rng.normal(size=(3, 100)), rng.normal(0, 0.3, size=(20, 4)),
+                  rng.normal(size=4), 10, RELU), kind="random", show_input=False),
+            Case("a batch of one example (1, n): the output keeps its batch axis",
+                 (np.array([[1.0, 2.0, -1.0, 0.0, 3.0]]), np.array([[1.0, 0.5], [-1.0, 2.0]]),
+                  np.array([-0.5, 0.0]), 1, LINEAR), kind="edge"),
+            Case("a kernel as long as x: one position",
+                 (np.array([1.0, -1.0, 2.0]), np.array([[1.0, 0.0], [2.0, -1.0], [0.5, 1.0]]),
+                  np.array([0.0, -3.0]), 1, RELU), kind="edge"),
+            Case("a 1-sample kernel, stride 2",
+                 (np.array([[1.0, -2.0, 3.0, -4.0, 5.0]]), np.array([[2.0, -1.0, 0.5]]),
+                  np.array([0.0, 1.0, -1.0]), 2, LINEAR), kind="edge"),
+            Case("every pre-activation negative: ReLU gives zeros (bias inside g)",
+                 (np.array([1.0, 2.0, 3.0, 4.0]), np.array([[-1.0], [-1.0]]), np.array([-0.5]),
+                  1, RELU), kind="edge"),
+        ]
+
+
+class EkgClassifier(KerasModelCheck):
+    reference = solutions.convolution.build_ekg_classifier
+    # The input is (n_samples, 1), not a flat vector of n_inputs: the judge's shape test is
+    # for flat inputs, so this check tests the input shape itself, from the config.
+    n_inputs, n_outputs = None, 1
+    n_samples = 100
+    expected_losses = ("BinaryCrossentropy", "binary_crossentropy")
+    # Measured on this split, 30 epochs: the reference reaches 96.75% with the grader's seed 0
+    # (96-100% over seeds 0-3); a correct variant (tanh first layer, a dense layer of 8 before
+    # the output) 89.5%; 4 then 2 filters at Adam's default rate 83-92%. A model that does not
+    # learn stays near 50% (the classes are balanced), so 80% is the bar.
+    epochs, min_accuracy = 30, 0.80
+    windows = ((20, 10), (5, 2))     # (kernel_size, strides) of the first two layers
+
+    def build_args(self):
+        return (self.n_samples,)
+
+    def data(self):
+        return load_ekg_split(n_samples=self.n_samples)
+
+    def predict_labels(self, outputs, from_logits, activation):
+        outputs = np.reshape(outputs, (len(outputs), -1))[:, 0]
+        # sigmoid(z) >= 0.5 exactly when z >= 0.
+        return (outputs >= (0.0 if from_logits else 0.5)).astype(int)
+
+    def compare(self, case, expected, actual):
+        if isinstance(actual, dict) and isinstance(actual.get("config"), dict):
+            self.check_layers(actual["config"])
+        super().compare(case, expected, actual)
+
+    def check_layers(self, config):
+        """The first two layers with weights must be Conv1D with the lecture's windows, on an
+        input of shape (n_samples, 1)."""
+        layers = [layer for layer in leaf_layers(config)
+                  if layer.get("class_name") not in ("InputLayer",)]
+        kinds = [str(layer.get("class_name")) for layer in layers]
+        if kinds[:2] != ["Conv1D", "Conv1D"]:
+            raise Mismatch(f"the first two layers must be keras.layers.Conv1D; the model's "
+                           f"layers are {', '.join(kinds[:6]) or 'none'}")
+        shape = layer_input_shape(layers[0])
+        if shape is not None and list(shape[1:]) != [self.n_samples, 1]:
+            raise Mismatch(f"the model's input shape is {tuple(shape)}, expected (batch, "
+                           f"{self.n_samples}, 1): start it with keras.Input(shape="
+                           f"({self.n_samples}, 1))")
+        for number, (layer, (size, stride)) in enumerate(zip(layers, self.windows), start=1):
+            inner = layer.get("config") if isinstance(layer.get("config"), dict) else {}
+            got = (inner.get("kernel_size"), inner.get("strides"), inner.get("padding", "valid"))
+            if list(got[0] or []) != [size] or list(got[1] or []) != [stride] or \
+                    got[2] != "valid":
+                raise Mismatch(f"Conv1D layer {number} has kernel_size={got[0]}, strides="
+                               f"{got[1]}, padding={got[2]!r}; the lecture's layer {number} "
+                               f"needs kernel_size={size}, strides={stride}, padding='valid'")
+
+
+CHECKS = [Conv1d(), Conv2d(), Conv1dLayer(), EkgClassifier()]

@@ -1,0 +1,143 @@
+"""Chapter 8 reference: the numerical derivative, a scalar autodiff `Value`, and a two-layer
+network's gradients."""
+
+RELU_GRADIENT_AT_0 = 0.0   # the course's convention, as TensorFlow's: relu'(0) = 0
+
+
+def numerical_derivative(f, w, epsilon=1e-6):
+    """The central difference (f(w + epsilon) - f(w - epsilon)) / (2 epsilon), an estimate of
+    df/dw at the scalar w whose error shrinks like epsilon^2 (until round-off takes over)."""
+    return (f(w + epsilon) - f(w - epsilon)) / (2 * epsilon)
+
+
+class Value:
+    """A scalar node of a computation graph: its value `data`, the derivative `grad` of the
+    output backward() was called on with respect to it, and how to pass a derivative back to the
+    nodes it was computed from (every operation carries its own local chain rule)."""
+
+    def __init__(self, data):
+        self.data = data
+        self.grad = 0.0
+        self._inputs = ()               # the nodes this one was computed from
+        self._backward = lambda: None   # adds this node's grad, times the local derivatives,
+                                        # to the grads of its inputs
+
+    @staticmethod
+    def _made_from(data, *inputs):
+        out = Value(data)
+        out._inputs = inputs
+        return out
+
+    def __repr__(self):
+        return f"Value(data={self.data}, grad={self.grad})"
+
+    def __add__(self, other):
+        other = other if isinstance(other, Value) else Value(other)
+        out = Value._made_from(self.data + other.data, self, other)
+
+        def _backward():          # d(a + b)/da = 1, d(a + b)/db = 1
+            self.grad += out.grad
+            other.grad += out.grad
+        out._backward = _backward
+        return out
+
+    def __mul__(self, other):
+        other = other if isinstance(other, Value) else Value(other)
+        out = Value._made_from(self.data * other.data, self, other)
+
+        def _backward():          # d(ab)/da = b, d(ab)/db = a
+            self.grad += other.data * out.grad
+            other.grad += self.data * out.grad
+        out._backward = _backward
+        return out
+
+    def __pow__(self, exponent):
+        if isinstance(exponent, Value):
+            raise TypeError("Value ** Value is not supported: the exponent must be a number")
+        out = Value._made_from(self.data ** exponent, self)
+
+        def _backward():          # d(a^p)/da = p a^(p-1)
+            self.grad += exponent * self.data ** (exponent - 1) * out.grad
+        out._backward = _backward
+        return out
+
+    def relu(self):
+        out = Value._made_from(self.data if self.data > 0 else 0.0, self)
+
+        def _backward():          # relu'(z) = 1 for z > 0, 0 for z <= 0
+            self.grad += (1.0 if self.data > 0 else RELU_GRADIENT_AT_0) * out.grad
+        out._backward = _backward
+        return out
+
+    def __neg__(self):
+        return self * -1
+
+    def __sub__(self, other):
+        return self + (-other)
+
+    def __truediv__(self, other):
+        if isinstance(other, Value):
+            return self * other ** -1
+        return self * (1.0 / other)
+
+    def __radd__(self, other):    # other + self, other a number
+        return self + other
+
+    def __rsub__(self, other):    # other - self
+        return (-self) + other
+
+    def __rmul__(self, other):    # other * self
+        return self * other
+
+    def __rtruediv__(self, other):  # other / self
+        return self ** -1 * other
+
+    def backward(self):
+        """Fill .grad of every node this one depends on with d(self)/d(node): this node's grad
+        is 1, then each node, in reverse topological order, passes its grad to its inputs."""
+        order = topological_order(self)
+        self.grad = 1.0
+        for node in reversed(order):
+            node._backward()
+
+
+def topological_order(root):
+    """The nodes root depends on, each after all of its inputs (an iterative depth-first search,
+    so that a chain of any length fits in Python's recursion limit)."""
+    order, seen = [], {id(root)}
+    stack = [(root, iter(root._inputs))]
+    while stack:
+        node, inputs = stack[-1]
+        for child in inputs:
+            if id(child) not in seen:
+                seen.add(id(child))
+                stack.append((child, iter(child._inputs)))
+                break
+        else:
+            stack.pop()
+            order.append(node)
+    return order
+
+
+def relu(z):
+    return z if z > 0 else 0.0
+
+
+def two_layer_gradients(x, y, w1, b1, w2, b2):
+    """J and its derivatives for a1 = relu(w1 x + b1), a2 = relu(w2 a1 + b2),
+    J = (a2 - y)^2 / 2: the forward pass, then the chain rule from J back to each parameter."""
+    z1 = w1 * x + b1
+    a1 = relu(z1)
+    z2 = w2 * a1 + b2
+    a2 = relu(z2)
+    J = (a2 - y) ** 2 / 2
+    dJ_da2 = a2 - y
+    dJ_dz2 = dJ_da2 * (1.0 if z2 > 0 else RELU_GRADIENT_AT_0)
+    dJ_dw2 = dJ_dz2 * a1
+    dJ_db2 = dJ_dz2
+    dJ_da1 = dJ_dz2 * w2
+    dJ_dz1 = dJ_da1 * (1.0 if z1 > 0 else RELU_GRADIENT_AT_0)
+    dJ_dw1 = dJ_dz1 * x
+    dJ_db1 = dJ_dz1
+    return {"J": float(J), "dJ_dw1": float(dJ_dw1), "dJ_db1": float(dJ_db1),
+            "dJ_dw2": float(dJ_dw2), "dJ_db2": float(dJ_db2)}
