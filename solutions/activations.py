@@ -57,3 +57,87 @@ def collapse_linear(layers):
                              f"{W.shape[1]} units")
         W, b = W @ W_l, b @ W_l + b_l
     return W, b
+
+
+def piecewise_linear(x, breakpoints, slopes, first_value):
+    """The continuous piecewise-linear function f itself, evaluated at x (any shape).
+
+    f has kinks at breakpoints x_1 < ... < x_K, slope slopes[0] left of x_1, slopes[k] between
+    x_k and x_{k+1}, slopes[K] right of x_K, and f(x_1) = first_value. (A helper, not an
+    exercise: what `piecewise_linear_layers` must reproduce.)
+    """
+    breakpoints, slopes = _piecewise_spec(breakpoints, slopes)
+    x = np.asarray(x, dtype=float)
+    # f at every breakpoint: y_1 = first_value, y_{k+1} = y_k + s_k (x_{k+1} - x_k).
+    values = float(first_value) + np.concatenate(
+        [[0.0], np.cumsum(slopes[1:-1] * np.diff(breakpoints))])
+    inside = np.interp(x, breakpoints, values)
+    left = values[0] + slopes[0] * (x - breakpoints[0])
+    right = values[-1] + slopes[-1] * (x - breakpoints[-1])
+    return np.where(x < breakpoints[0], left, np.where(x > breakpoints[-1], right, inside))
+
+
+def _piecewise_spec(breakpoints, slopes):
+    """breakpoints (K,) strictly increasing and slopes (K + 1,) as float arrays, or ValueError."""
+    breakpoints = np.asarray(breakpoints, dtype=float)
+    slopes = np.asarray(slopes, dtype=float)
+    if breakpoints.ndim != 1 or breakpoints.size == 0:
+        raise ValueError(f"breakpoints must be a non-empty 1-D array, got shape "
+                         f"{breakpoints.shape}")
+    if slopes.shape != (breakpoints.size + 1,):
+        raise ValueError(f"{breakpoints.size} breakpoints need {breakpoints.size + 1} slopes, "
+                         f"got shape {slopes.shape}")
+    if not (np.all(np.isfinite(breakpoints)) and np.all(np.isfinite(slopes))):
+        raise ValueError("breakpoints and slopes must be finite")
+    if np.any(np.diff(breakpoints) <= 0):
+        raise ValueError("breakpoints must be strictly increasing")
+    return breakpoints, slopes
+
+
+def piecewise_linear_layers(breakpoints, slopes, first_value):
+    """[(W1, b1), (W2, b2)] of a network with one hidden layer of ReLU units and a linear
+    output, x -> relu(x W1 + b1) W2 + b2, equal to the continuous piecewise-linear function with
+    kinks at breakpoints x_1 < ... < x_K, slopes s_0, ..., s_K and f(x_1) = first_value.
+
+    Shapes: W1 (1, units), b1 (units,), W2 (units, 1), b2 (1,). One construction of many:
+
+        f(x) = f(x_1) - s_0 relu(x_1 - x) + s_1 relu(x - x_1)
+                      + sum_{k >= 2} (s_k - s_{k-1}) relu(x - x_k)
+
+    A unit relu(x - x_k) is 0 left of x_k and has slope 1 right of it, so its output weight is
+    the change of slope at x_k; the unit relu(x_1 - x) faces left and carries the slope s_0 of
+    the left tail. Every unit is 0 at x = x_1, so the output bias is f(x_1).
+    """
+    breakpoints, slopes = _piecewise_spec(breakpoints, slopes)
+    units = breakpoints.size + 1
+    W1 = np.ones((1, units))
+    W1[0, 0] = -1.0
+    b1 = np.concatenate([[breakpoints[0]], -breakpoints])
+    slope_changes = np.diff(slopes)            # s_k - s_{k-1} at x_k, k = 1..K
+    W2 = np.concatenate([[-slopes[0]], [slopes[1]], slope_changes[1:]]).reshape(units, 1)
+    b2 = np.array([float(first_value)])
+    return [(W1, b1), (W2, b2)]
+
+
+# The output layer for each kind of target: every (activation, loss) pair that fits it, the
+# first one the reference's answer. An output layer has one unit for one label or number and
+# k units for k classes or k labels. A loss "(from_logits=True)" applies the sigmoid or softmax
+# itself, so its output layer is linear; a loss without it reads probabilities.
+OUTPUT_LAYERS = {
+    "binary label": (("sigmoid", "BinaryCrossentropy"),
+                     ("linear", "BinaryCrossentropy(from_logits=True)")),
+    "one of k classes": (("softmax", "SparseCategoricalCrossentropy"),
+                         ("linear", "SparseCategoricalCrossentropy(from_logits=True)")),
+    "several yes/no labels": (("sigmoid", "BinaryCrossentropy"),
+                              ("linear", "BinaryCrossentropy(from_logits=True)")),
+    "any real number": (("linear", "MeanSquaredError"), ("linear", "MeanAbsoluteError")),
+    "a non-negative quantity": (("relu", "MeanSquaredError"), ("relu", "MeanAbsoluteError")),
+}
+
+
+def output_layer_for(target):
+    """(activation, loss) of the output layer for a kind of target, as the names Keras uses:
+    the activation's range is what y can be; the loss matches it."""
+    if target not in OUTPUT_LAYERS:
+        raise ValueError(f"unknown target {target!r}; one of {sorted(OUTPUT_LAYERS)}")
+    return OUTPUT_LAYERS[target][0]

@@ -1,5 +1,5 @@
-"""Chapter 3 reference: softmax, the sparse categorical cross-entropy, and a Keras digit
-classifier."""
+"""Chapter 3 reference: softmax, the sparse categorical cross-entropy, its gradient for softmax
+regression, and a Keras digit classifier."""
 
 import os
 
@@ -54,6 +54,29 @@ def sparse_categorical_crossentropy(probs, y):
         raise ValueError("probabilities must be non-negative")
     with np.errstate(divide="ignore"):  # log(0) = -inf is the answer, not an accident
         return float(np.mean(-np.log(a)))
+
+
+def softmax_gradient(X, y, W, b):
+    """(dj_dW, dj_db): the gradient of the softmax-regression cost
+    J(W, b) = (1/m) sum_i -log softmax(x_i W + b)[y_i], with X (m, n), y (m,) class ids,
+    W (n, k), b (k,); dj_dW has W's shape (n, k), dj_db b's shape (k,).
+
+    For one example, dL/dz = a - e_y (the counterpart of logistic regression's f - y), and
+    z = x W + b, so dL/dW = x^T (a - e_y) and dL/db = a - e_y; J averages them over the rows.
+    """
+    X = np.asarray(X, dtype=float)
+    W = np.asarray(W, dtype=float)
+    b = np.asarray(b, dtype=float)
+    if X.ndim != 2 or X.shape[0] == 0:
+        raise ValueError(f"X must be (m, n) with m >= 1, got {X.shape}")
+    if W.ndim != 2 or W.shape[0] != X.shape[1] or b.shape != (W.shape[1],):
+        raise ValueError(f"W must be ({X.shape[1]}, k) and b (k,), got W {W.shape} and b "
+                         f"{b.shape}")
+    m, k = X.shape[0], W.shape[1]
+    y = _class_ids(y, m, k)
+    error = softmax(X @ W + b)               # a, one row per example ...
+    error[np.arange(m), y] -= 1.0            # ... minus e_y: a - e_y
+    return X.T @ error / m, error.sum(axis=0) / m
 
 
 def build_digit_classifier():

@@ -1,4 +1,7 @@
-"""Checks for the `activations` chapter: ReLU, a dense layer, a forward pass, collapsed layers."""
+"""Checks for the `activations` chapter: ReLU, a dense layer, a forward pass, collapsed layers,
+a ReLU network built by hand, and the output layer for a kind of target."""
+
+import re
 
 import numpy as np
 
@@ -64,8 +67,9 @@ class Dense(Check):
             Case("one example, 3 linear units", (np.array([-1.0, 0.5]), W1, b1, LINEAR)),
             Case("a batch of 2 examples (rows), ReLU",
                  (np.array([[1.0, 2.0], [-1.0, 3.0]]), W1, b1, RELU)),
-            Case("a_in, W and b as Python lists, linear",
-                 ([2.0, -1.0], [[1.0, 2.0], [3.0, 4.0]], [0.5, -0.5], LINEAR)),
+            Case("2 inputs, 2 linear units", (np.array([2.0, -1.0]),
+                                              np.array([[1.0, 2.0], [3.0, 4.0]]),
+                                              np.array([0.5, -0.5]), LINEAR)),
             Case("a square W (3 inputs, 3 units): a_in @ W, not W @ a_in",
                  (np.array([1.0, -2.0, 0.5]), W_sq, b_sq, LINEAR)),
             Case("one unit", (np.array([[0.2, 0.4], [1.0, -1.0], [0.0, 0.0]]),
@@ -104,7 +108,6 @@ class Sequential(Check):
             Case("a batch of 3 examples through 2 -> 3 -> 1 (relu, sigmoid)",
                  (np.array([[1.0, 2.0], [-1.0, 0.5], [0.0, 0.0]]), two)),
             Case("a single layer 2 -> 3 (relu)", (np.array([[0.5, -1.5]]), two[:1])),
-            Case("x as a Python list", ([0.5, -0.5], two)),
             Case("square layers 3 -> 3 -> 3 -> 3 (relu, linear, sigmoid): order matters",
                  (rng.normal(size=(4, 3)), self.stack(rng, square, square_acts)),
                  show_input=False),
@@ -148,8 +151,8 @@ class CollapseLinear(Check):
                  show_input=False),
             Case("square layers 3 -> 3 -> 3 -> 3 (the order of the products matters)",
                  (self.stack(rng, [3, 3, 3, 3]),), show_input=False),
-            Case("layers given as Python lists",
-                 ([([[1.0, 2.0]], [0.5, -0.5]), ([[1.0], [-1.0]], [2.0])],)),
+            Case("two layers 1 -> 2 -> 1", ([(np.array([[1.0, 2.0]]), np.array([0.5, -0.5])),
+                                            (np.array([[1.0], [-1.0]]), np.array([2.0]))],)),
             Case(f"a random stack {describe_stack(sizes)}", (self.stack(rng, sizes),),
                  kind="random", show_input=False),
             Case("a deep stack: 8 layers of 3 units", (self.stack(rng, [3] * 9),),
@@ -168,4 +171,201 @@ class CollapseLinear(Check):
                            f"e.g. at x = 0)") from None
 
 
-CHECKS = [Relu(), Dense(), Sequential(), CollapseLinear()]
+def probe_points(breakpoints):
+    """Where a network is compared with f: on and between the breakpoints, just beside each of
+    them, and far out on both tails (a wrong slope there shows up at once)."""
+    span = max(breakpoints[-1] - breakpoints[0], 1.0)
+    near = min(np.min(np.diff(breakpoints), initial=span), span) / 4
+    far = span * np.array([0.5, 1.0, 3.0, 10.0, 100.0])
+    return np.unique(np.concatenate([
+        breakpoints, breakpoints - near, breakpoints + near,
+        (breakpoints[:-1] + breakpoints[1:]) / 2,
+        breakpoints[0] - far, breakpoints[-1] + far,
+        np.linspace(breakpoints[0] - 2 * span, breakpoints[-1] + 2 * span, 41)]))
+
+
+def network_layers(actual):
+    """The (W1, b1, W2, b2) of a returned [(W1, b1), (W2, b2)], or Mismatch saying what is off."""
+    if not isinstance(actual, (list, tuple)) or len(actual) != 2 or not all(
+            isinstance(layer, (list, tuple)) and len(layer) == 2 for layer in actual):
+        raise Mismatch(f"expected a list of two layers [(W1, b1), (W2, b2)], got "
+                       f"{type(actual).__name__}: {fmt(actual)}")
+    (W1, b1), (W2, b2) = actual
+    for name, value in [("W1", W1), ("b1", b1), ("W2", W2), ("b2", b2)]:
+        if not isinstance(value, np.ndarray) or value.dtype.kind not in "biuf":
+            raise Mismatch(f"{name} should be a NumPy array of numbers, got "
+                           f"{type(value).__name__}: {fmt(value)}")
+    if W1.ndim != 2 or W1.shape[0] != 1 or not 1 <= W1.shape[1] <= 10_000:
+        raise Mismatch(f"W1 should have shape (1, units): one input x, at least one hidden unit; "
+                       f"got shape {W1.shape}")
+    units = W1.shape[1]
+    for name, value, shape in [("b1", b1, (units,)), ("W2", W2, (units, 1)), ("b2", b2, (1,))]:
+        if value.shape != shape:
+            raise Mismatch(f"with {units} hidden units (W1 of shape {W1.shape}), {name} should "
+                           f"have shape {shape}, got {value.shape}")
+    return tuple(np.asarray(p, dtype=float) for p in (W1, b1, W2, b2))
+
+
+class PiecewiseLinearLayers(Check):
+    """Judged by what the returned network computes, never by its weights: more than one
+    construction is right (units facing left or right, scaled units, the left slope made of
+    relu(x) - relu(-x), spare units with weight 0). The network x -> relu(x W1 + b1) W2 + b2 is
+    evaluated here at the probe points and compared with f itself."""
+
+    reference = solutions.activations.piecewise_linear_layers
+
+    def cases(self, rng):
+        def spec(breakpoints, slopes, first_value):
+            return (np.array(breakpoints, dtype=float), np.array(slopes, dtype=float),
+                    float(first_value))
+
+        k = int(rng.integers(2, 7))
+        gaps = rng.uniform(0.2, 2.0, size=k)
+        random_breakpoints = np.round(rng.uniform(-5, -2) + np.cumsum(gaps) - gaps[0], 3)
+        many = np.round(np.sort(rng.uniform(-3, 3, size=20)), 2)
+        many = np.unique(many)
+        return [
+            Case("ReLU itself: a breakpoint at 0, slopes [0, 1], f(0) = 0", spec([0], [0, 1], 0)),
+            Case("|x|: a breakpoint at 0, slopes [-1, 1], f(0) = 0 (a slope on the left tail)",
+                 spec([0], [-1, 1], 0)),
+            Case("a tent: breakpoints [-1, 0, 1], slopes [0, 1, -1, 0], f(-1) = 0",
+                 spec([-1, 0, 1], [0, 1, -1, 0], 0)),
+            Case("breakpoints [-2, 1], slopes [0.5, -1, 2], f(-2) = 3",
+                 spec([-2, 1], [0.5, -1, 2], 3)),
+            Case("a ramp clipped to [0, 1]: breakpoints [0, 1], slopes [0, 1, 0], f(0) = 0",
+                 spec([0, 1], [0, 1, 0], 0)),
+            Case(f"random: {k} breakpoints, random slopes and f(x_1)",
+                 spec(random_breakpoints, rng.normal(0, 2, size=k + 1).round(3),
+                      round(float(rng.normal(0, 3)), 3)), kind="random"),
+            Case("a straight line: a breakpoint at 1 where nothing bends, slopes [-2, -2], "
+                 "f(1) = 0.5", spec([1], [-2, -2], 0.5), kind="edge"),
+            Case("a constant: a breakpoint at 0, slopes [0, 0], f(0) = 4",
+                 spec([0], [0, 0], 4), kind="edge"),
+            Case("breakpoints far from 0: [100, 100.5, 103], slopes [1, -3, 0, 2], f(100) = -50",
+                 spec([100, 100.5, 103], [1, -3, 0, 2], -50), kind="edge"),
+            Case(f"{many.size} breakpoints between -3 and 3, random slopes",
+                 spec(many, rng.normal(0, 1, size=many.size + 1).round(2), 1.0), kind="edge",
+                 show_input=False),
+        ]
+
+    def compare(self, case, expected, actual):
+        W1, b1, W2, b2 = network_layers(actual)
+        breakpoints, slopes, first_value = case.args
+        x = probe_points(breakpoints)
+        f = solutions.activations.piecewise_linear(x, breakpoints, slopes, first_value)
+        with np.errstate(all="ignore"):     # huge weights may overflow: then the values differ
+            output = (np.maximum(0.0, x[:, None] @ W1 + b1) @ W2 + b2)[:, 0]
+        # Different constructions round differently: about 1e-16 of the largest term, where the
+        # terms grow like |slope| * |x|. Every wrong network is off by O(|slope|) or more.
+        tolerance = 1e-9 * (1.0 + np.max(np.abs(slopes)) * np.max(np.abs(x)) + abs(first_value))
+        wrong = ~(np.abs(output - f) <= tolerance)
+        if wrong.any():
+            shown = np.flatnonzero(wrong)[:4]
+            table = "\n".join(f"  x = {fmt(x[i])}: f(x) = {fmt(f[i])}, the network gives "
+                              f"{fmt(output[i])}" for i in shown)
+            raise Mismatch(f"the network relu(x W1 + b1) W2 + b2 differs from f at "
+                           f"{int(wrong.sum())} of {x.size} points, for example\n{table}")
+
+
+# The names an answer to output_layer_for may use, as Keras spells them.
+ACTIVATION_RANGES = {"linear": "any real number", "sigmoid": "numbers between 0 and 1",
+                     "relu": "numbers >= 0",
+                     "softmax": "numbers between 0 and 1 that add up to 1 across the units"}
+CROSS_ENTROPIES = {"BinaryCrossentropy": "sigmoid", "SparseCategoricalCrossentropy": "softmax",
+                   "CategoricalCrossentropy": "softmax"}
+DISTANCES = ("MeanSquaredError", "MeanAbsoluteError")
+LOSS_ALIASES = {"binary_crossentropy": "BinaryCrossentropy",
+                "sparse_categorical_crossentropy": "SparseCategoricalCrossentropy",
+                "categorical_crossentropy": "CategoricalCrossentropy",
+                "mean_squared_error": "MeanSquaredError", "mse": "MeanSquaredError",
+                "mean_absolute_error": "MeanAbsoluteError", "mae": "MeanAbsoluteError"}
+
+
+def read_loss(loss):
+    """(name, from_logits) of a loss written as Keras names it: 'BinaryCrossentropy',
+    'BinaryCrossentropy()', 'keras.losses.BinaryCrossentropy(from_logits=True)', 'mse'...;
+    None when it is not one of these."""
+    if not isinstance(loss, str):
+        return None
+    text = re.sub(r"\s+", "", loss)
+    text = re.sub(r"^(tf\.)?keras\.losses\.", "", text)
+    if text in LOSS_ALIASES:
+        return LOSS_ALIASES[text], False
+    match = re.fullmatch(r"(\w+)(?:\((from_logits=(True|False))?\))?", text)
+    if not match or match.group(1) not in (*CROSS_ENTROPIES, *DISTANCES):
+        return None
+    if match.group(2) and match.group(1) in DISTANCES:
+        return None
+    return match.group(1), match.group(3) == "True"
+
+
+def why_not(target, activation, loss, from_logits):
+    """Why (activation, loss) does not fit the target, in a sentence that teaches the rule
+    without naming the answer."""
+    applies = CROSS_ENTROPIES.get(loss)
+    if target in ("any real number", "a non-negative quantity"):
+        if applies:
+            return (f"y is a number to predict, not a label: {loss} compares predicted "
+                    f"probabilities with labels")
+        return (f"a {activation} output produces {ACTIVATION_RANGES[activation]}, but y is "
+                f"{target}: the output's range should be exactly the values y can take")
+    if loss in DISTANCES:
+        return (f"the target is a label, predicted as a probability; {loss} measures the "
+                f"distance between numbers, not how much probability the true label got")
+    if from_logits and activation != "linear":
+        return (f"with from_logits=True the loss applies the {applies} itself; a {activation} "
+                f"output layer before it would squash the outputs twice")
+    if not from_logits and activation == "linear":
+        return ("without from_logits=True the loss reads probabilities, but a linear output can "
+                "be any number")
+    if activation == "relu":
+        return "a ReLU output can exceed 1, so it is not a probability"
+    if target == "one of k classes":
+        if loss == "CategoricalCrossentropy":
+            return ("CategoricalCrossentropy expects each label as a one-hot row; here y is the "
+                    "class id")
+        return ("the k classes exclude each other, so their k probabilities must add up to 1; "
+                f"a {activation} output with {loss} treats each class as a separate yes/no "
+                "question")
+    if target == "binary label":
+        return ("a binary label has one output unit: the softmax of a single unit is always 1, "
+                "and the categorical cross-entropies need one unit per class")
+    return ("the labels are independent, several can be 1 at once, but softmax (and the "
+            "categorical cross-entropies) make the units share one unit of probability")
+
+
+class OutputLayerFor(Check):
+    """Every fitting answer is accepted (solutions.activations.OUTPUT_LAYERS lists them), written
+    the ways Keras accepts; a wrong one is told why, not what the answer is. There are no edge
+    inputs: the exercise has five targets, each asked, and one asked again in random order."""
+
+    reference = solutions.activations.output_layer_for
+
+    def cases(self, rng):
+        targets = list(solutions.activations.OUTPUT_LAYERS)
+        again = targets[int(rng.integers(len(targets)))]
+        return [Case(f"target {target!r}", (target,)) for target in targets] + [
+            Case(f"target {again!r}, asked again", (again,), kind="random")]
+
+    def compare(self, case, expected, actual):
+        if not isinstance(actual, (tuple, list)) or len(actual) != 2:
+            raise Mismatch(f"expected a pair (activation, loss) of strings, got "
+                           f"{type(actual).__name__}: {fmt(actual)}")
+        activation, loss = actual
+        activation = "linear" if activation is None else activation   # Keras reads None so
+        if not isinstance(activation, str) or activation.strip().lower() not in ACTIVATION_RANGES:
+            raise Mismatch(f"the activation {fmt(activation)} is not one of "
+                           f"{', '.join(map(repr, ACTIVATION_RANGES))}")
+        activation = activation.strip().lower()
+        read = read_loss(loss)
+        if read is None:
+            raise Mismatch(f"the loss {fmt(loss)} is not one of the Keras losses the task names")
+        target = case.args[0]
+        fitting = {(a, read_loss(lo)) for a, lo in solutions.activations.OUTPUT_LAYERS[target]}
+        if (activation, read) not in fitting:
+            raise Mismatch(f"({activation!r}, {loss!r}) does not fit {target!r}: "
+                           f"{why_not(target, activation, *read)}")
+
+
+CHECKS = [Relu(), Dense(), Sequential(), CollapseLinear(), PiecewiseLinearLayers(),
+          OutputLayerFor()]

@@ -1,10 +1,11 @@
-"""Checks for the `softmax` chapter: softmax, its cross-entropy, and a digit classifier."""
+"""Checks for the `softmax` chapter: softmax, its cross-entropy, the gradient of softmax
+regression, and a digit classifier."""
 
 import numpy as np
 
 import solutions.softmax
 from autograder.data import load_digits_split
-from autograder.framework import Case, Check
+from autograder.framework import Case, Check, Mismatch, expect_array, fmt
 from autograder.keras_models import KerasModelCheck
 
 
@@ -16,7 +17,7 @@ class Softmax(Check):
         m, k = rng.integers(3, 7), rng.integers(4, 9)
         return [
             Case("a 1-D vector z = [1, 2, 3]", (np.array([1.0, 2.0, 3.0]),)),
-            Case("a Python list [0.5, -1.0, 2.0, 0.0]", ([0.5, -1.0, 2.0, 0.0],)),
+            Case("a 1-D vector of 4 logits", (np.array([0.5, -1.0, 2.0, 0.0]),)),
             Case("a single logit", (np.array([4.2]),)),
             Case("a batch of 2 rows x 3 classes (softmax along each row)",
                  (np.array([[1.0, 2.0, 3.0], [1.0, 1.0, -2.0]]),)),
@@ -49,8 +50,8 @@ class SparseCategoricalCrossentropy(Check):
             Case("2 examples, 3 classes", (np.array([[0.7, 0.2, 0.1], [0.1, 0.1, 0.8]]),
                                           np.array([0, 2]))),
             Case("one example", (np.array([[0.25, 0.75]]), np.array([1]))),
-            Case("labels as a Python list", (np.array([[0.5, 0.5], [0.9, 0.1], [0.3, 0.7]]),
-                                             [1, 0, 0])),
+            Case("3 examples, 2 classes", (np.array([[0.5, 0.5], [0.9, 0.1], [0.3, 0.7]]),
+                                          np.array([1, 0, 0]))),
             Case("a non-square batch: 4 examples, 2 classes (the cost is a mean, not a sum)",
                  (np.array([[0.6, 0.4], [0.3, 0.7], [0.99, 0.01], [0.5, 0.5]]),
                   np.array([0, 1, 1, 0]))),
@@ -61,6 +62,52 @@ class SparseCategoricalCrossentropy(Check):
             Case("a true-class probability of 1e-12 (loss -log(1e-12) = 27.63, no clipping)",
                  (np.array([[1e-12, 1.0 - 1e-12], [0.5, 0.5]]), np.array([0, 1])), kind="edge"),
         ]
+
+
+class SoftmaxGradient(Check):
+    """(dj_dW, dj_db) compared with the reference's. Any correct order of summation (a loop over
+    examples, one matrix product, einsum) agrees to ~1e-15 on these O(1) values; every bug worth
+    catching (a missing 1/m, X W for X^T, a - y for a - e_y, a softmax over the wrong axis) is
+    off by O(1)."""
+
+    reference = solutions.softmax.softmax_gradient
+
+    def cases(self, rng):
+        m, n, k = int(rng.integers(5, 30)), int(rng.integers(2, 6)), int(rng.integers(3, 8))
+        X_sq, W_sq = rng.normal(size=(3, 3)), rng.normal(size=(3, 3))
+        X_big = rng.uniform(-1, 1, size=(6, 4))
+        return [
+            Case("2 examples, 2 features, 3 classes",
+                 (np.array([[1.0, 2.0], [-1.0, 0.5]]), np.array([2, 0]),
+                  np.array([[0.5, -1.0, 0.25], [1.0, 0.0, -0.5]]), np.array([0.1, 0.0, -0.1]))),
+            Case("W = 0 and b = 0 (every class gets probability 1/k)",
+                 (np.array([[1.0, 0.0], [0.0, 1.0], [2.0, -1.0], [0.5, 0.5]]),
+                  np.array([0, 1, 2, 1]), np.zeros((2, 3)), np.zeros(3))),
+            Case("one example", (np.array([[0.5, -1.0, 2.0]]), np.array([1]),
+                                 np.array([[1.0, 0.0], [0.0, 1.0], [0.5, -0.5]]),
+                                 np.array([0.0, 0.2]))),
+            Case("a square X and W (3 examples, 3 features, 3 classes): X^T, not X",
+                 (X_sq, np.array([0, 2, 1]), W_sq, rng.normal(size=3)), kind="random"),
+            Case(f"random: {m} examples, {n} features, {k} classes",
+                 (rng.normal(size=(m, n)), rng.integers(0, k, size=m), rng.normal(size=(n, k)),
+                  rng.normal(size=k)), kind="random"),
+            Case("every example of class 0 (the other classes never appear)",
+                 (rng.normal(size=(5, 2)), np.zeros(5, dtype=int), rng.normal(size=(2, 4)),
+                  np.zeros(4)), kind="edge"),
+            Case("logits of magnitude ~1000 (a softmax without the shift overflows)",
+                 (X_big, rng.integers(0, 3, size=6), rng.choice([-1.0, 1.0], size=(4, 3)) * 400,
+                  np.array([1000.0, 0.0, -1000.0])), kind="edge", show_input=False),
+            Case("500 examples (the cost is a mean, not a sum)",
+                 (rng.normal(size=(500, 3)), rng.integers(0, 4, size=500),
+                  rng.normal(size=(3, 4)), rng.normal(size=4)), kind="edge", show_input=False),
+        ]
+
+    def compare(self, case, expected, actual):
+        if not isinstance(actual, (tuple, list)) or len(actual) != 2:
+            raise Mismatch(f"expected a pair (dj_dW, dj_db), got {type(actual).__name__}: "
+                           f"{fmt(actual)}")
+        expect_array(actual[0], expected[0], rtol=self.rtol, atol=self.atol, name="dj_dW")
+        expect_array(actual[1], expected[1], rtol=self.rtol, atol=self.atol, name="dj_db")
 
 
 class DigitClassifier(KerasModelCheck):
@@ -77,4 +124,4 @@ class DigitClassifier(KerasModelCheck):
         return np.argmax(outputs, axis=-1)
 
 
-CHECKS = [Softmax(), SparseCategoricalCrossentropy(), DigitClassifier()]
+CHECKS = [Softmax(), SparseCategoricalCrossentropy(), SoftmaxGradient(), DigitClassifier()]

@@ -11,7 +11,6 @@ def logit_cases(rng, one_row_label="a 1-D vector z = [1, 2, 3]"):
     m, k = int(rng.integers(3, 7)), int(rng.integers(4, 9))
     return [
         Case(one_row_label, (np.array([1.0, 2.0, 3.0]),)),
-        Case("a Python list [0.5, -1.0, 2.0]", ([0.5, -1.0, 2.0],)),
         Case("a batch of 2 rows (the result is per row)",
              (np.array([[1.0, 2.0, 3.0], [0.0, 0.0, 0.0]]),)),
         Case("a 3x2 batch", (np.array([[0.0, 1.0], [2.0, -1.0], [0.5, 0.5]]),)),
@@ -60,8 +59,8 @@ class SoftmaxCrossEntropyWithLogits(StabilityCheck):
             Case("2 examples, 3 classes", (np.array([[2.0, 1.0, 0.1], [0.5, 2.5, 0.3]]),
                                           np.array([0, 1]))),
             Case("one example", (np.array([[1.0, 3.0]]), np.array([0]))),
-            Case("labels as a Python list", (np.array([[0.0, 1.0], [1.0, 0.0], [2.0, 2.0]]),
-                                             [1, 1, 0])),
+            Case("3 examples, 2 classes", (np.array([[0.0, 1.0], [1.0, 0.0], [2.0, 2.0]]),
+                                          np.array([1, 1, 0]))),
             Case("4 examples, 2 classes (a mean over examples)",
                  (np.array([[1.0, -1.0], [0.0, 3.0], [2.0, 2.0], [-4.0, 4.0]]),
                   np.array([0, 1, 1, 0]))),
@@ -87,7 +86,6 @@ class BinaryCrossEntropyWithLogits(StabilityCheck):
                  (np.array([2.0, -1.0, 0.5]), np.array([1.0, 0.0, 1.0]))),
             Case("a 2x2 batch of logits (a mean over every entry)",
                  (np.array([[0.0, 3.0], [-2.0, 1.0]]), np.array([[1.0, 0.0], [0.0, 1.0]]))),
-            Case("lists as input", ([0.3, -0.3], [0.0, 1.0])),
             Case("a 3-D array (any shape)", (np.arange(-6.0, 6.0).reshape(2, 3, 2),
                                              (np.arange(12).reshape(2, 3, 2) % 2).astype(float))),
             Case(f"random logits of shape {shape}",
@@ -101,7 +99,6 @@ class BinaryCrossEntropyWithLogits(StabilityCheck):
                  (rng.uniform(-1e4, 1e4, size=shape), rng.integers(0, 2, size=shape).astype(float)),
                  kind="edge"),
         ]
-
 
 
 CHECKS = [LogSumExp(), LogSoftmax(), SoftmaxCrossEntropyWithLogits(),

@@ -1,18 +1,21 @@
 """Sample answers for activations: correct, untouched, partly wrong, and tampering.
 
-Expected scores out of 10 (relu 2, dense 3, sequential 2, collapse_linear 3): sample-correct 10,
-sample-untouched 0, sample-partial 5 (relu and dense right, written differently from the
+Expected scores out of 10 (relu 1, dense 2, sequential 1, collapse_linear 2,
+piecewise_linear_layers 3, output_layer_for 1): sample-correct 10, sample-untouched 0,
+sample-partial 6 (relu, dense and piecewise_linear_layers right, written differently from the
 reference; sequential feeds x to every layer; collapse_linear adds the biases without carrying
-them through the later layers), sample-tamper 0.
+them through the later layers; output_layer_for gives softmax to several yes/no labels),
+sample-tamper 0.
 """
 
 # The score each sample must get from `nbgrader autograde` (out of 10).
-EXPECTED_SCORES = {"sample-correct": 10, "sample-untouched": 0, "sample-partial": 5,
+EXPECTED_SCORES = {"sample-correct": 10, "sample-untouched": 0, "sample-partial": 6,
                    "sample-tamper": 0}
 
 SAMPLES = {
     "sample-correct": ({"relu": "REFERENCE", "dense": "REFERENCE", "sequential": "REFERENCE",
-                        "collapse_linear": "REFERENCE"}, None),
+                        "collapse_linear": "REFERENCE", "piecewise_linear_layers": "REFERENCE",
+                        "output_layer_for": "REFERENCE"}, None),
     "sample-untouched": ({}, None),
     "sample-partial": ({
         "relu": '''def relu(z):
@@ -36,6 +39,22 @@ SAMPLES = {
     for W_next, b_next in layers[1:]:
         W, b = W @ np.asarray(W_next, dtype=float), b + np.asarray(b_next, dtype=float)
     return W, b
+''',
+        "piecewise_linear_layers": '''def piecewise_linear_layers(breakpoints, slopes, first_value):
+    """Right, another way: relu(x) - relu(-x) carries the left slope, one hinge per breakpoint."""
+    W1 = np.concatenate([[1.0, -1.0], np.ones(len(breakpoints))]).reshape(1, -1)
+    b1 = np.concatenate([[0.0, 0.0], -breakpoints])
+    W2 = np.concatenate([[slopes[0], -slopes[0]], np.diff(slopes)]).reshape(-1, 1)
+    b2 = np.array([first_value - slopes[0] * breakpoints[0]])
+    return [(W1, b1), (W2, b2)]
+''',
+        "output_layer_for": '''def output_layer_for(target):
+    """Wrong for several yes/no labels: softmax makes the labels share one unit of probability."""
+    return {"binary label": ("linear", "BinaryCrossentropy(from_logits=True)"),
+            "one of k classes": ("softmax", "SparseCategoricalCrossentropy"),
+            "several yes/no labels": ("softmax", "SparseCategoricalCrossentropy"),
+            "any real number": ("linear", "MeanSquaredError"),
+            "a non-negative quantity": ("relu", "MeanSquaredError")}[target]
 '''}, None),
     "sample-tamper": ({
         "relu": '''def relu(z):
@@ -50,5 +69,11 @@ SAMPLES = {
 ''',
         "collapse_linear": '''def collapse_linear(layers):
     return layers[0]
+''',
+        "piecewise_linear_layers": '''def piecewise_linear_layers(breakpoints, slopes, first_value):
+    return [(np.ones((1, 1)), np.zeros(1)), (np.ones((1, 1)), np.zeros(1))]
+''',
+        "output_layer_for": '''def output_layer_for(target):
+    return ("linear", "MeanSquaredError")
 '''}, {"setup": "KERNEL_TAMPERING"}),
 }

@@ -1,12 +1,19 @@
-"""Sample answers for the softmax exercises: correct, untouched, partly wrong, and tampering."""
+"""Sample answers for the softmax exercises: correct, untouched, partly wrong, and tampering.
+
+Expected scores out of 10 (softmax 2, sparse_categorical_crossentropy 2, softmax_gradient 3,
+build_digit_classifier 3): sample-correct 10, sample-untouched 0, sample-partial 5 (softmax and
+softmax_gradient right, written differently from the reference; the cross-entropy sums instead
+of averaging; the classifier applies softmax twice), sample-tamper 0.
+"""
 
 # The score each sample must get from `nbgrader autograde` (out of 10).
-EXPECTED_SCORES = {"sample-correct": 10, "sample-untouched": 0, "sample-partial": 3,
+EXPECTED_SCORES = {"sample-correct": 10, "sample-untouched": 0, "sample-partial": 5,
                    "sample-tamper": 0}
 
 SAMPLES = {
     "sample-correct": ({"softmax": "REFERENCE", "sparse_categorical_crossentropy": "REFERENCE",
-                        "build_digit_classifier": "REFERENCE"}, None),
+                        "softmax_gradient": "REFERENCE", "build_digit_classifier": "REFERENCE"},
+                       None),
     "sample-untouched": ({}, None),
     "sample-partial": ({
         "softmax": '''def softmax(z):
@@ -18,6 +25,16 @@ SAMPLES = {
     """Sum (should be the mean!) of -log probs[i, y[i]]."""
     probs = np.asarray(probs, dtype=float)
     return float(np.sum(-np.log(probs[np.arange(len(y)), y])))
+''',
+        "softmax_gradient": '''def softmax_gradient(X, y, W, b):
+    """Right, with one-hot labels and a loop over the examples."""
+    m, k = X.shape[0], W.shape[1]
+    dj_dW, dj_db = np.zeros((X.shape[1], k)), np.zeros(k)
+    for i in range(m):
+        error = softmax(X[i] @ W + b) - np.eye(k)[y[i]]
+        dj_dW += np.outer(X[i], error)
+        dj_db += error
+    return dj_dW / m, dj_db / m
 ''',
         "build_digit_classifier": '''def build_digit_classifier():
     """Softmax output AND from_logits=True: softmax applied twice."""
@@ -36,6 +53,9 @@ SAMPLES = {
 ''',
         "sparse_categorical_crossentropy": '''def sparse_categorical_crossentropy(probs, y):
     return 0.0
+''',
+        "softmax_gradient": '''def softmax_gradient(X, y, W, b):
+    return np.zeros_like(W), np.zeros_like(b)
 ''',
         "build_digit_classifier": '''def build_digit_classifier():
     return None

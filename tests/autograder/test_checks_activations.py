@@ -5,8 +5,6 @@ from tests.autograder.verdicts import accept_and_reject
 HEADER = "import numpy as np\n"
 
 
-
-
 RELU_CORRECT = {
     "reference style (np.where)": """
 def relu(z):
@@ -80,6 +78,10 @@ DENSE_CORRECT = {
     "np.dot without conversion": """
 def dense(a_in, W, b, g):
     return g(np.dot(a_in, W) + np.asarray(b))
+""",
+    "a_in @ W + b, NumPy arrays taken as they come": """
+def dense(a_in, W, b, g):
+    return g(a_in @ W + b)
 """,
     "the lecture's loop over units, rows of a batch one by one": """
 def dense(a_in, W, b, g):
@@ -159,6 +161,14 @@ def sequential(x, layers):
     W, b, g = layers[0]
     return sequential(dense(x, W, b, g), layers[1:])
 """,
+    "no conversion: x @ W + b as the arrays come, x.shape used": """
+def sequential(x, layers):
+    a = x
+    for W, b, g in layers:
+        assert a.shape[-1] == W.shape[0]
+        a = g(a @ W + b)
+    return a
+""",
     "indexing the layers, np.matmul": """
 def sequential(x, layers):
     a = np.array(x, dtype=float)
@@ -229,6 +239,13 @@ def collapse_linear(layers):
     for W_l, b_l in layers[1:]:
         W, b = W @ np.asarray(W_l, float), b @ np.asarray(W_l, float) + np.asarray(b_l, float)
     return W, b
+""",
+    "no conversion: W @ W_l on the arrays as they come": """
+def collapse_linear(layers):
+    W, b = layers[0]
+    for W_l, b_l in layers[1:]:
+        W, b = W @ W_l, b @ W_l + b_l
+    return W.copy(), b.copy()
 """,
     "fold from the back": """
 def collapse_linear(layers):
@@ -323,11 +340,208 @@ def collapse_linear(layers):
 """,
 }
 
+# piecewise_linear_layers is judged by the function its network computes: every construction
+# below is right, though no two return the same weights.
+PIECEWISE_CORRECT = {
+    "reference style (a unit facing left for the left tail, hinges facing right)": """
+def piecewise_linear_layers(breakpoints, slopes, first_value):
+    K = len(breakpoints)
+    W1 = np.ones((1, K + 1))
+    W1[0, 0] = -1.0
+    b1 = np.concatenate([[breakpoints[0]], -breakpoints])
+    W2 = np.concatenate([[-slopes[0]], [slopes[1]], np.diff(slopes)[1:]]).reshape(K + 1, 1)
+    return [(W1, b1), (W2, np.array([first_value]))]
+""",
+    "the left slope as relu(x) - relu(-x), the output bias shifted to match": """
+def piecewise_linear_layers(breakpoints, slopes, first_value):
+    x1 = breakpoints[0]
+    W1 = np.concatenate([[1.0, -1.0], np.ones(len(breakpoints))]).reshape(1, -1)
+    b1 = np.concatenate([[0.0, 0.0], -breakpoints])
+    W2 = np.concatenate([[slopes[0], -slopes[0]], np.diff(slopes)]).reshape(-1, 1)
+    b2 = np.array([first_value - slopes[0] * x1])
+    return [(W1, b1), (W2, b2)]
+""",
+    "mirrored: hinges facing left, built from the right end": """
+def piecewise_linear_layers(breakpoints, slopes, first_value):
+    last = first_value + np.sum(slopes[1:-1] * np.diff(breakpoints))
+    gb, gs = -breakpoints[::-1], -slopes[::-1]
+    W1 = -np.ones((1, len(gb) + 1))
+    W1[0, 0] = 1.0
+    b1 = np.concatenate([[gb[0]], -gb])
+    W2 = np.concatenate([[-gs[0]], [gs[1]], np.diff(gs)[1:]]).reshape(-1, 1)
+    return [(W1, b1), (W2, np.array([last]))]
+""",
+    "units scaled by 2, a spare unit with weight 0, built in a loop, int W1": """
+def piecewise_linear_layers(breakpoints, slopes, first_value):
+    w1, b1, w2 = [-2, 5], [2 * breakpoints[0], -7.0], [-slopes[0] / 2, 0.0]
+    for k, x_k in enumerate(breakpoints):
+        w1.append(2)
+        b1.append(-2 * x_k)
+        w2.append((slopes[k + 1] - (slopes[k] if k > 0 else 0.0)) / 2)
+    return ((np.array([w1]), np.array(b1)),
+            (np.array(w2).reshape(-1, 1), np.array([float(first_value)])))
+""",
+}
+
+PIECEWISE_WRONG = {
+    "output weights are the slopes, not the changes of slope": """
+def piecewise_linear_layers(breakpoints, slopes, first_value):
+    K = len(breakpoints)
+    W1 = np.ones((1, K + 1))
+    W1[0, 0] = -1.0
+    b1 = np.concatenate([[breakpoints[0]], -breakpoints])
+    W2 = np.concatenate([[-slopes[0]], slopes[1:]]).reshape(K + 1, 1)
+    return [(W1, b1), (W2, np.array([first_value]))]
+""",
+    "no unit for the left tail (flat left of x_1)": """
+def piecewise_linear_layers(breakpoints, slopes, first_value):
+    W1 = np.ones((1, len(breakpoints)))
+    b1 = -np.asarray(breakpoints, dtype=float)
+    W2 = np.diff(slopes).reshape(-1, 1)
+    return [(W1, b1), (W2, np.array([first_value]))]
+""",
+    "hinges at -x_k: b1 = +x_k": """
+def piecewise_linear_layers(breakpoints, slopes, first_value):
+    K = len(breakpoints)
+    W1 = np.ones((1, K + 1))
+    W1[0, 0] = -1.0
+    b1 = np.concatenate([[-breakpoints[0]], breakpoints])
+    W2 = np.concatenate([[-slopes[0]], [slopes[1]], np.diff(slopes)[1:]]).reshape(K + 1, 1)
+    return [(W1, b1), (W2, np.array([first_value]))]
+""",
+    "relu(x) - relu(-x) for the left slope, output bias left at f(x_1)": """
+def piecewise_linear_layers(breakpoints, slopes, first_value):
+    W1 = np.concatenate([[1.0, -1.0], np.ones(len(breakpoints))]).reshape(1, -1)
+    b1 = np.concatenate([[0.0, 0.0], -breakpoints])
+    W2 = np.concatenate([[slopes[0], -slopes[0]], np.diff(slopes)]).reshape(-1, 1)
+    return [(W1, b1), (W2, np.array([first_value]))]
+""",
+    "changes of slope with the wrong sign": """
+def piecewise_linear_layers(breakpoints, slopes, first_value):
+    K = len(breakpoints)
+    W1 = np.ones((1, K + 1))
+    W1[0, 0] = -1.0
+    b1 = np.concatenate([[breakpoints[0]], -breakpoints])
+    W2 = np.concatenate([[-slopes[0]], [slopes[1]], -np.diff(slopes)[1:]]).reshape(K + 1, 1)
+    return [(W1, b1), (W2, np.array([first_value]))]
+""",
+    "the left-facing unit with weight +s_0": """
+def piecewise_linear_layers(breakpoints, slopes, first_value):
+    K = len(breakpoints)
+    W1 = np.ones((1, K + 1))
+    W1[0, 0] = -1.0
+    b1 = np.concatenate([[breakpoints[0]], -breakpoints])
+    W2 = np.concatenate([[slopes[0]], [slopes[1]], np.diff(slopes)[1:]]).reshape(K + 1, 1)
+    return [(W1, b1), (W2, np.array([first_value]))]
+""",
+    "each change of slope placed at the next breakpoint": """
+def piecewise_linear_layers(breakpoints, slopes, first_value):
+    K = len(breakpoints)
+    W1 = np.ones((1, K + 1))
+    W1[0, 0] = -1.0
+    b1 = np.concatenate([[breakpoints[0]], -breakpoints])
+    changes = np.diff(slopes)
+    W2 = np.concatenate([[-slopes[0]], [slopes[0]], changes[:-1]]).reshape(K + 1, 1)
+    return [(W1, b1), (W2, np.array([first_value]))]
+""",
+    "W1 of shape (units,) instead of (1, units)": """
+def piecewise_linear_layers(breakpoints, slopes, first_value):
+    K = len(breakpoints)
+    W1 = np.ones(K + 1)
+    W1[0] = -1.0
+    b1 = np.concatenate([[breakpoints[0]], -breakpoints])
+    W2 = np.concatenate([[-slopes[0]], [slopes[1]], np.diff(slopes)[1:]]).reshape(K + 1, 1)
+    return [(W1, b1), (W2, np.array([first_value]))]
+""",
+}
+
+OUTPUT_LAYER_CORRECT = {
+    "reference style (probabilities out, a dict)": """
+def output_layer_for(target):
+    return {"binary label": ("sigmoid", "BinaryCrossentropy"),
+            "one of k classes": ("softmax", "SparseCategoricalCrossentropy"),
+            "several yes/no labels": ("sigmoid", "BinaryCrossentropy"),
+            "any real number": ("linear", "MeanSquaredError"),
+            "a non-negative quantity": ("relu", "MeanSquaredError")}[target]
+""",
+    "logits out, from_logits=True; absolute error for numbers": """
+def output_layer_for(target):
+    if target in ("binary label", "several yes/no labels"):
+        return ("linear", "BinaryCrossentropy(from_logits=True)")
+    if target == "one of k classes":
+        return ("linear", "SparseCategoricalCrossentropy(from_logits=True)")
+    if target == "any real number":
+        return ("linear", "MeanAbsoluteError")
+    return ("relu", "MeanAbsoluteError")
+""",
+    "Keras' string names for the losses": """
+def output_layer_for(target):
+    table = {"binary label": ("sigmoid", "binary_crossentropy"),
+             "one of k classes": ("softmax", "sparse_categorical_crossentropy"),
+             "several yes/no labels": ("sigmoid", "binary_crossentropy"),
+             "any real number": ("linear", "mse"),
+             "a non-negative quantity": ("relu", "mean_squared_error")}
+    return table[target]
+""",
+    "written as code: keras.losses prefix, parentheses, spaces; a list; None for linear": """
+def output_layer_for(target):
+    if target == "binary label":
+        return ["sigmoid", "keras.losses.BinaryCrossentropy()"]
+    if target == "one of k classes":
+        return ["linear", "keras.losses.SparseCategoricalCrossentropy(from_logits = True)"]
+    if target == "several yes/no labels":
+        return ["sigmoid", "BinaryCrossentropy(from_logits=False)"]
+    if target == "any real number":
+        return [None, "MeanSquaredError()"]
+    return ["relu", "tf.keras.losses.MeanSquaredError()"]
+""",
+}
+
+OUTPUT_LAYER_REF = {"binary label": ("sigmoid", "BinaryCrossentropy"),
+                    "one of k classes": ("softmax", "SparseCategoricalCrossentropy"),
+                    "several yes/no labels": ("sigmoid", "BinaryCrossentropy"),
+                    "any real number": ("linear", "MeanSquaredError"),
+                    "a non-negative quantity": ("relu", "MeanSquaredError")}
+
+
+def output_layer_except(target, answer):
+    """A student who answers every target right but one."""
+    table = dict(OUTPUT_LAYER_REF, **{target: answer})
+    return f"def output_layer_for(target):\n    return {table!r}[target]\n"
+
+
+OUTPUT_LAYER_WRONG = {
+    "softmax for several yes/no labels": output_layer_except(
+        "several yes/no labels", ("softmax", "SparseCategoricalCrossentropy")),
+    "sigmoid and binary cross-entropy for one of k classes": output_layer_except(
+        "one of k classes", ("sigmoid", "BinaryCrossentropy")),
+    "a linear output for a non-negative quantity": output_layer_except(
+        "a non-negative quantity", ("linear", "MeanSquaredError")),
+    "a sigmoid output and from_logits=True (the sigmoid twice)": output_layer_except(
+        "binary label", ("sigmoid", "BinaryCrossentropy(from_logits=True)")),
+    "a linear output read as probabilities (no from_logits)": output_layer_except(
+        "one of k classes", ("linear", "SparseCategoricalCrossentropy")),
+    "squared error for a binary label": output_layer_except(
+        "binary label", ("sigmoid", "MeanSquaredError")),
+    "CategoricalCrossentropy with class-id labels": output_layer_except(
+        "one of k classes", ("softmax", "CategoricalCrossentropy")),
+    "ReLU for any real number": output_layer_except(
+        "any real number", ("relu", "MeanSquaredError")),
+    "the activation only": """
+def output_layer_for(target):
+    return {"binary label": "sigmoid", "one of k classes": "softmax",
+            "several yes/no labels": "sigmoid", "any real number": "linear",
+            "a non-negative quantity": "relu"}[target]
+""",
+}
+
 CASES = [
     ("activations.relu", RELU_CORRECT, RELU_WRONG),
     ("activations.dense", DENSE_CORRECT, DENSE_WRONG),
     ("activations.sequential", SEQUENTIAL_CORRECT, SEQUENTIAL_WRONG),
     ("activations.collapse_linear", COLLAPSE_CORRECT, COLLAPSE_WRONG),
+    ("activations.piecewise_linear_layers", PIECEWISE_CORRECT, PIECEWISE_WRONG),
+    ("activations.output_layer_for", OUTPUT_LAYER_CORRECT, OUTPUT_LAYER_WRONG),
 ]
 test_accepts_correct, test_rejects_wrong = accept_and_reject(CASES, HEADER)
 
@@ -343,3 +557,19 @@ def test_dense_feedback_names_the_activation(check_code):
     verdict = check_code("activations.dense", HEADER + DENSE_WRONG["forgets g"])
     text = verdict.feedback()
     assert "sigmoid" in text and "expected:" in text and "actual:" in text
+
+
+def test_piecewise_feedback_shows_where_the_network_differs(check_code):
+    verdict = check_code("activations.piecewise_linear_layers",
+                         HEADER + PIECEWISE_WRONG["no unit for the left tail (flat left of x_1)"])
+    text = verdict.feedback()
+    assert "|x|" in text and "the network gives" in text and "f(x) =" in text
+
+
+def test_output_layer_feedback_says_why_without_naming_the_answer(check_code):
+    verdict = check_code("activations.output_layer_for",
+                         HEADER + OUTPUT_LAYER_WRONG["softmax for several yes/no labels"])
+    assert verdict.failures[0].case.label == "target 'several yes/no labels'"
+    assert all("several yes/no" in f.case.label for f in verdict.failures)
+    message = verdict.failures[0].message
+    assert "independent" in message and "sigmoid" not in message

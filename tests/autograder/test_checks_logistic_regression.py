@@ -7,8 +7,6 @@ from tests.autograder.verdicts import accept_and_reject
 HEADER = "import numpy as np\n"
 
 
-
-
 # The student's notebook defines every function in one namespace: compute_cost and
 # gradient_descent run on top of a correct sigmoid (and gradient_descent on correct
 # compute_gradient and compute_cost), as they would in a notebook where those are right.
@@ -141,6 +139,12 @@ def compute_cost(X, y, w, b):
     y = np.asarray(y, float)
     return np.mean(y * np.logaddexp(0, -z) + (1 - y) * np.logaddexp(0, z))
 """,
+    "NumPy arrays as they come: X @ w, m = X.shape[0], no np.asarray": SIGMOID_REF + """
+def compute_cost(X, y, w, b):
+    m = X.shape[0]
+    f = sigmoid(X @ w + b)
+    return float(np.sum(-y * np.log(f) - (1 - y) * np.log(1 - f)) / m)
+""",
     "Keras-style clip at 1e-7": SIGMOID_REF + """
 def compute_cost(X, y, w, b):
     f = np.clip(sigmoid(np.dot(X, w) + b), 1e-7, 1 - 1e-7)
@@ -192,11 +196,6 @@ def compute_cost(X, y, w, b):
     f = sigmoid(X @ w + b)
     return -y * np.log(f) - (1 - y) * np.log(1 - f)
 """,
-    "no np.asarray: fails on Python lists": SIGMOID_REF + """
-def compute_cost(X, y, w, b):
-    f = sigmoid(X @ w + b)
-    return float(np.mean(-y * np.log(f) - (1 - y) * np.log(1 - f)))
-""",
 }
 
 GRADIENT_CORRECT = {
@@ -213,6 +212,12 @@ def compute_gradient(X, y, w, b):
             dj_dw[j] = dj_dw[j] + err_i * X[i, j]
         dj_db = dj_db + err_i
     return dj_dw / m, dj_db / m
+""",
+    "NumPy arrays as they come: m, n = X.shape, no np.asarray": SIGMOID_REF + """
+def compute_gradient(X, y, w, b):
+    m, n = X.shape
+    error = sigmoid(X @ w + b) - y
+    return X.T @ error / m, np.sum(error) / m
 """,
     "np.mean over broadcast products, returns a list": SIGMOID_REF + """
 def compute_gradient(X, y, w, b):

@@ -24,6 +24,11 @@ def softmax(z):
     z = np.asarray(z, dtype=float)
     return np.exp(z - logsumexp(z, axis=-1, keepdims=True))
 """,
+    "array methods, no np.asarray (NumPy in)": """
+def softmax(z):
+    e = np.exp(z - z.max(axis=-1, keepdims=True))
+    return e / e.sum(axis=-1, keepdims=True)
+""",
     "row by row with loops": """
 import math
 def softmax(z):
@@ -107,6 +112,11 @@ def sparse_categorical_crossentropy(probs, y):
         total += -math.log(row[int(label)])
     return total / len(y)
 """,
+    "probs.shape[0] and y as they come, no conversion": """
+def sparse_categorical_crossentropy(probs, y):
+    m = probs.shape[0]
+    return float(np.sum(-np.log(probs[np.arange(m), y])) / m)
+""",
     "take_along_axis, numpy float": """
 def sparse_categorical_crossentropy(probs, y):
     p = np.take_along_axis(np.asarray(probs, float), np.asarray(y).reshape(-1, 1), axis=1)
@@ -153,10 +163,115 @@ def sparse_categorical_crossentropy(probs, y):
 """,
 }
 
+# softmax_gradient runs in the student's notebook next to their softmax: the variants that call
+# `softmax` get a correct one, as in a notebook whose first exercise is right.
+SOFTMAX_REF = """
+def softmax(z):
+    e = np.exp(z - np.max(z, axis=-1, keepdims=True))
+    return e / np.sum(e, axis=-1, keepdims=True)
+"""
+
+GRADIENT_CORRECT = {
+    "reference style: a - e_y by subtracting 1 at the true class": SOFTMAX_REF + """
+def softmax_gradient(X, y, W, b):
+    m = X.shape[0]
+    error = softmax(X @ W + b)
+    error[np.arange(m), y] -= 1.0
+    return X.T @ error / m, error.sum(axis=0) / m
+""",
+    "one-hot labels from np.eye, scipy's softmax, np.mean": """
+from scipy.special import softmax as scipy_softmax
+def softmax_gradient(X, y, W, b):
+    A = scipy_softmax(X @ W + b, axis=1)
+    Y = np.eye(W.shape[1])[y]
+    return X.T @ (A - Y) / len(X), np.mean(A - Y, axis=0)
+""",
+    "a loop over examples with np.outer (the course lab's style)": SOFTMAX_REF + """
+def softmax_gradient(X, y, W, b):
+    m, n = X.shape
+    dj_dW, dj_db = np.zeros(W.shape), np.zeros(b.shape)
+    for i in range(m):
+        err = softmax(X[i] @ W + b)
+        err[y[i]] -= 1
+        dj_dW += np.outer(X[i], err)
+        dj_db += err
+    return dj_dW / m, dj_db / m
+""",
+    "log-sum-exp probabilities, einsum, a list back": """
+from scipy.special import logsumexp
+def softmax_gradient(X, y, W, b):
+    Z = np.einsum("mn,nk->mk", X, W) + b
+    A = np.exp(Z - logsumexp(Z, axis=1, keepdims=True))
+    A[np.arange(len(y)), y] -= 1
+    return [np.einsum("mn,mk->nk", X, A) / len(y), A.mean(axis=0)]
+""",
+}
+
+GRADIENT_WRONG = {
+    "a - y: the class id subtracted from every probability": SOFTMAX_REF + """
+def softmax_gradient(X, y, W, b):
+    error = softmax(X @ W + b) - y[:, None]
+    return X.T @ error / len(X), error.mean(axis=0)
+""",
+    "missing 1/m": SOFTMAX_REF + """
+def softmax_gradient(X, y, W, b):
+    error = softmax(X @ W + b)
+    error[np.arange(len(y)), y] -= 1.0
+    return X.T @ error, error.sum(axis=0)
+""",
+    "e_y - a: the wrong sign": SOFTMAX_REF + """
+def softmax_gradient(X, y, W, b):
+    error = softmax(X @ W + b)
+    error[np.arange(len(y)), y] -= 1.0
+    return -X.T @ error / len(X), -error.mean(axis=0)
+""",
+    "(a - e_y)^T X: dj_dW transposed": SOFTMAX_REF + """
+def softmax_gradient(X, y, W, b):
+    error = softmax(X @ W + b)
+    error[np.arange(len(y)), y] -= 1.0
+    return error.T @ X / len(X), error.mean(axis=0)
+""",
+    "dj_db averaged over the classes": SOFTMAX_REF + """
+def softmax_gradient(X, y, W, b):
+    error = softmax(X @ W + b)
+    error[np.arange(len(y)), y] -= 1.0
+    return X.T @ error / len(X), error.mean(axis=1)
+""",
+    "softmax without the shift (overflows at large logits)": """
+def softmax_gradient(X, y, W, b):
+    e = np.exp(X @ W + b)
+    error = e / e.sum(axis=1, keepdims=True)
+    error[np.arange(len(y)), y] -= 1.0
+    return X.T @ error / len(X), error.mean(axis=0)
+""",
+    "softmax over the examples (axis 0)": """
+def softmax_gradient(X, y, W, b):
+    Z = X @ W + b
+    e = np.exp(Z - Z.max(axis=0, keepdims=True))
+    error = e / e.sum(axis=0, keepdims=True)
+    error[np.arange(len(y)), y] -= 1.0
+    return X.T @ error / len(X), error.mean(axis=0)
+""",
+    "sigmoid in place of softmax": """
+from scipy.special import expit
+def softmax_gradient(X, y, W, b):
+    error = expit(X @ W + b)
+    error[np.arange(len(y)), y] -= 1.0
+    return X.T @ error / len(X), error.mean(axis=0)
+""",
+    "forgets b in the logits": SOFTMAX_REF + """
+def softmax_gradient(X, y, W, b):
+    error = softmax(X @ W)
+    error[np.arange(len(y)), y] -= 1.0
+    return X.T @ error / len(X), error.mean(axis=0)
+""",
+}
+
 
 CASES = [
     ("softmax.softmax", SOFTMAX_CORRECT, SOFTMAX_WRONG),
     ("softmax.sparse_categorical_crossentropy", SCCE_CORRECT, SCCE_WRONG),
+    ("softmax.softmax_gradient", GRADIENT_CORRECT, GRADIENT_WRONG),
 ]
 test_accepts_correct, test_rejects_wrong = accept_and_reject(CASES, HEADER)
 

@@ -5,7 +5,17 @@ import numpy as np
 import pytest
 from scipy.special import expit
 
-from solutions.activations import collapse_linear, dense, linear, relu, sequential
+from solutions.activations import (
+    OUTPUT_LAYERS,
+    collapse_linear,
+    dense,
+    linear,
+    output_layer_for,
+    piecewise_linear,
+    piecewise_linear_layers,
+    relu,
+    sequential,
+)
 from tests.solutions.helpers import frozen as _frozen
 from tests.solutions.helpers import strict
 
@@ -254,3 +264,125 @@ def test_collapse_linear_rejects_an_empty_or_mismatched_stack():
         collapse_linear([])
     with pytest.raises(ValueError):
         collapse_linear([(np.ones((2, 3)), np.ones(3)), (np.ones((4, 1)), np.ones(1))])
+
+
+# --- piecewise_linear_layers ---------------------------------------------------------
+
+
+def f_by_integration(x, breakpoints, slopes, first_value):
+    """f(x) = f(x_1) + the integral of the slope from x_1 to x, one interval at a time, in plain
+    Python: independent of the reference's vectorised formula."""
+    total, lo, hi, sign = first_value, breakpoints[0], x, 1.0
+    if x < lo:
+        lo, hi, sign = x, breakpoints[0], -1.0
+    edges = [-np.inf] + list(breakpoints) + [np.inf]
+    for k, slope in enumerate(slopes):
+        a, b = max(edges[k], lo), min(edges[k + 1], hi)
+        if b > a:
+            total += sign * slope * (b - a)
+    return total
+
+
+SPECS = [([0.0], [0.0, 1.0], 0.0), ([0.0], [-1.0, 1.0], 0.0),
+         ([-1.0, 0.0, 1.0], [0.0, 1.0, -1.0, 0.0], 0.0), ([-2.0, 1.0], [0.5, -1.0, 2.0], 3.0),
+         ([100.0, 100.5, 103.0], [1.0, -3.0, 0.0, 2.0], -50.0), ([1.0], [-2.0, -2.0], 0.5)]
+
+
+@pytest.mark.parametrize("breakpoints, slopes, first_value", SPECS)
+def test_piecewise_linear_is_the_integral_of_its_slopes(breakpoints, slopes, first_value):
+    x = np.concatenate([np.linspace(breakpoints[0] - 50, breakpoints[-1] + 50, 301), breakpoints])
+    expected = [f_by_integration(v, breakpoints, slopes, first_value) for v in x]
+    np.testing.assert_allclose(strict(piecewise_linear, x, breakpoints, slopes, first_value),
+                               expected, rtol=1e-12, atol=1e-9)
+
+
+def random_spec(rng):
+    k = int(rng.integers(1, 12))
+    breakpoints = np.sort(rng.uniform(-10, 10, size=k))
+    return breakpoints, rng.normal(0, 3, size=k + 1), float(rng.normal(0, 5))
+
+
+def test_piecewise_linear_layers_is_a_keras_relu_network_equal_to_f(tf):
+    keras = tf.keras
+    rng = np.random.default_rng(9)
+    for spec in [tuple(np.array(v, dtype=float) for v in s[:2]) + (s[2],) for s in SPECS] + [
+            random_spec(rng) for _ in range(10)]:
+        (W1, b1), (W2, b2) = strict(piecewise_linear_layers, *spec)
+        units = len(spec[0]) + 1
+        assert (W1.shape, b1.shape, W2.shape, b2.shape) == ((1, units), (units,), (units, 1), (1,))
+        model = keras.Sequential([keras.Input(shape=(1,), dtype="float64"),
+                                  keras.layers.Dense(units, activation="relu", dtype="float64"),
+                                  keras.layers.Dense(1, activation="linear", dtype="float64")])
+        model.set_weights([W1, b1, W2, b2])    # Keras takes the shapes as they are
+        x = np.concatenate([np.linspace(spec[0][0] - 100, spec[0][-1] + 100, 401), spec[0]])
+        expected = [f_by_integration(v, *spec) for v in x]
+        np.testing.assert_allclose(model(x[:, None]).numpy()[:, 0], expected, rtol=1e-10,
+                                   atol=1e-8)
+        np.testing.assert_allclose(sequential(x[:, None], [(W1, b1, relu), (W2, b2, linear)]),
+                                   np.array(expected)[:, None], rtol=1e-10, atol=1e-8)
+
+
+def test_piecewise_linear_layers_leaves_its_inputs_alone():
+    breakpoints, slopes = frozen_float([-1.0, 2.0]), frozen_float([1.0, 0.0, -1.0])
+    strict(piecewise_linear_layers, breakpoints, slopes, 2.0)
+    np.testing.assert_array_equal(breakpoints, [-1.0, 2.0])
+
+
+@pytest.mark.parametrize("breakpoints, slopes", [
+    ([], [1.0]),                        # no breakpoint
+    ([0.0, 1.0], [1.0, 2.0]),           # two breakpoints need three slopes
+    ([1.0, 0.0], [0.0, 1.0, 2.0]),      # not increasing
+    ([0.0, 0.0], [0.0, 1.0, 2.0]),      # a repeated breakpoint
+    ([0.0], [np.nan, 1.0]),
+])
+def test_piecewise_linear_layers_rejects_a_bad_spec(breakpoints, slopes):
+    with pytest.raises(ValueError):
+        piecewise_linear_layers(breakpoints, slopes, 0.0)
+
+
+# --- output_layer_for ----------------------------------------------------------------
+
+
+def keras_loss(keras, text):
+    name, _, args = text.partition("(")
+    if name in ("MeanSquaredError", "MeanAbsoluteError"):
+        return getattr(keras.losses, name)()
+    return getattr(keras.losses, name)(from_logits="from_logits=True" in args)
+
+
+def test_output_layer_for_answers_every_target_with_a_listed_pair():
+    for target, pairs in OUTPUT_LAYERS.items():
+        assert output_layer_for(target) == pairs[0]
+    with pytest.raises(ValueError):
+        output_layer_for("a colour")
+
+
+@pytest.mark.parametrize("target", ["binary label", "several yes/no labels", "one of k classes"])
+def test_the_label_targets_pairs_compute_the_same_loss_in_keras(tf, target):
+    # Each accepted (activation, loss) pair is one model read two ways: probabilities into a
+    # plain cross-entropy, or logits into the same cross-entropy with from_logits=True.
+    keras = tf.keras
+    rng = np.random.default_rng(10)
+    k = 1 if target == "binary label" else 4
+    z = rng.normal(0, 3, size=(32, k))
+    if target == "one of k classes":
+        y = rng.integers(0, k, size=32)
+    else:
+        y = rng.integers(0, 2, size=(32, k)).astype(float)
+    losses = []
+    for activation, loss in OUTPUT_LAYERS[target]:
+        a = keras.activations.get(activation)(tf.constant(z)).numpy()
+        losses.append(float(keras_loss(keras, loss)(y, a)))
+        if activation != "linear":    # probabilities: in (0, 1), rows summing to 1 for softmax
+            assert np.all((a > 0) & (a < 1))
+    assert losses[0] == pytest.approx(losses[1], rel=1e-6)
+
+
+def test_the_number_targets_outputs_have_the_range_of_y(tf):
+    keras = tf.keras
+    z = np.linspace(-5, 5, 11)
+    for target, can_be_negative in [("any real number", True), ("a non-negative quantity", False)]:
+        for activation, loss in OUTPUT_LAYERS[target]:
+            a = keras.activations.get(activation)(tf.constant(z)).numpy()
+            assert (a.min() < 0) == can_be_negative and a.max() == 5.0
+            assert float(keras_loss(keras, loss)(z, a)) >= 0.0

@@ -5,7 +5,12 @@ import pytest
 import scipy.special
 from mpmath import mp
 
-from solutions.softmax import build_digit_classifier, softmax, sparse_categorical_crossentropy
+from solutions.softmax import (
+    build_digit_classifier,
+    softmax,
+    softmax_gradient,
+    sparse_categorical_crossentropy,
+)
 from tests.solutions.helpers import frozen, strict
 
 SCALES = [1e-3, 1.0, 30.0, 800.0, 1e4]
@@ -160,6 +165,76 @@ def test_sparse_categorical_crossentropy_input_types_and_no_mutation():
 def test_sparse_categorical_crossentropy_rejects_bad_input_clearly(probs, y, message):
     with pytest.raises(ValueError, match=message):
         sparse_categorical_crossentropy(probs, y)
+
+
+# --- softmax_gradient ----------------------------------------------------------------
+
+
+def tape_gradient(tf, X, y, W, b):
+    """dJ/dW and dJ/db of the mean sparse cross-entropy of X W + b, by TensorFlow's autodiff."""
+    W_var, b_var = tf.Variable(W, dtype=tf.float64), tf.Variable(b, dtype=tf.float64)
+    with tf.GradientTape() as tape:
+        logits = tf.constant(X, tf.float64) @ W_var + b_var
+        J = tf.reduce_mean(tf.nn.sparse_softmax_cross_entropy_with_logits(
+            labels=tf.constant(y), logits=logits))
+    dW, db = tape.gradient(J, [W_var, b_var])
+    return dW.numpy(), db.numpy()
+
+
+@pytest.mark.parametrize("m, n, k, scale", [(1, 1, 2, 1.0), (2, 3, 3, 1.0), (7, 4, 5, 3.0),
+                                            (64, 8, 10, 1.0), (20, 3, 4, 300.0)])
+def test_softmax_gradient_matches_tensorflow_gradient_tape(tf, m, n, k, scale):
+    rng = np.random.default_rng(m * 100 + k)
+    X = rng.normal(size=(m, n))
+    y = rng.integers(0, k, size=m)
+    W, b = rng.normal(size=(n, k)) * scale, rng.normal(size=k) * scale
+    dj_dW, dj_db = strict(softmax_gradient, X, y, W, b)
+    assert dj_dW.shape == (n, k) and dj_db.shape == (k,)
+    expected_dW, expected_db = tape_gradient(tf, X, y, W, b)
+    np.testing.assert_allclose(dj_dW, expected_dW, rtol=1e-12, atol=1e-14)
+    np.testing.assert_allclose(dj_db, expected_db, rtol=1e-12, atol=1e-14)
+
+
+def test_softmax_gradient_matches_finite_differences_of_the_cost():
+    rng = np.random.default_rng(16)
+    X, y = rng.normal(size=(9, 3)), rng.integers(0, 4, size=9)
+    W, b, h = rng.normal(size=(3, 4)), rng.normal(size=4), 1e-6
+
+    def J(W, b):
+        return sparse_categorical_crossentropy(softmax(X @ W + b), y)
+
+    dj_dW, dj_db = softmax_gradient(X, y, W, b)
+    for idx in np.ndindex(W.shape):
+        E = np.zeros_like(W)
+        E[idx] = h
+        assert dj_dW[idx] == pytest.approx((J(W + E, b) - J(W - E, b)) / (2 * h), abs=1e-8)
+    for j in range(4):
+        e = np.eye(4)[j] * h
+        assert dj_db[j] == pytest.approx((J(W, b + e) - J(W, b - e)) / (2 * h), abs=1e-8)
+
+
+def test_softmax_gradient_rows_of_the_error_sum_to_zero_and_inputs_stay():
+    # a - e_y sums to 1 - 1 = 0 over the classes, so dj_db sums to 0 and so does each row of dj_dW.
+    rng = np.random.default_rng(17)
+    X, y = frozen(rng.normal(size=(6, 2))), frozen(rng.integers(0, 3, size=6))
+    W, b = frozen(rng.normal(size=(2, 3))), frozen(rng.normal(size=3))
+    dj_dW, dj_db = strict(softmax_gradient, X, y, W, b)
+    np.testing.assert_allclose(dj_db.sum(), 0.0, atol=1e-15)
+    np.testing.assert_allclose(dj_dW.sum(axis=1), 0.0, atol=1e-15)
+    # W = 0, b = 0: every probability is 1/k, so dj_db_j = 1/k - (fraction of class j).
+    _, db0 = softmax_gradient(X, y, np.zeros((2, 3)), np.zeros(3))
+    np.testing.assert_allclose(db0, 1 / 3 - np.bincount(y, minlength=3) / 6, rtol=1e-14)
+
+
+@pytest.mark.parametrize("X, y, W, b", [
+    (np.ones((3, 2)), [0, 1], np.ones((2, 3)), np.ones(3)),           # one label short
+    (np.ones((3, 2)), [0, 1, 3], np.ones((2, 3)), np.ones(3)),        # class 3 of 0..2
+    (np.ones((3, 2)), [0, 1, 2], np.ones((3, 3)), np.ones(3)),        # W does not fit X
+    (np.ones((3, 2)), [0, 1, 2], np.ones((2, 3)), np.ones(2)),        # b does not fit W
+])
+def test_softmax_gradient_rejects_mismatched_shapes(X, y, W, b):
+    with pytest.raises(ValueError):
+        softmax_gradient(X, y, W, b)
 
 
 # --- build_digit_classifier ----------------------------------------------------------
