@@ -1,5 +1,8 @@
 """The separate process that runs student code: what it returns, and what it survives."""
 
+import subprocess
+import sys
+
 import numpy as np
 
 from autograder.runner import Call, Reason, run_calls
@@ -85,3 +88,16 @@ def test_output_flood_does_not_reach_the_result_channel():
             "def f(x):\n    print('x' * 10000)\n    return 5\n")
     report = run_calls([code], [Call("a", "f", args=(0,))])
     assert report.outcomes["a"].value == 5
+
+
+def test_the_runner_and_the_cli_need_no_jupyter():
+    """The checker's process side is the standard library and NumPy: `python -m autograder
+    check` works where Jupyter is not installed (here: made unimportable)."""
+    code = ("import sys\n"
+            "for name in ('jupyter_client', 'nbformat', 'nbgrader', 'nbconvert', 'traitlets'):\n"
+            "    sys.modules[name] = None\n"
+            "import autograder.runner, autograder.cli, autograder.sandbox\n"
+            "print('imported')\n")
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                            timeout=120)
+    assert result.returncode == 0 and "imported" in result.stdout, result.stderr
