@@ -15,7 +15,7 @@ def test_checks_are_listed_in_exercise_order():
 
 def test_the_signatures_are_written_as_the_course_lists_them():
     assert [check.signature for check in backprop.CHECKS] == [
-        "numerical_derivative(f, w, epsilon=1e-6)", "Value(data)",
+        "numerical_derivative(f, w, epsilon=1e-6)", "class Value(data)",
         "two_layer_gradients(x, y, w1, b1, w2, b2)"]
 
 
