@@ -1,5 +1,6 @@
 """The command line: `list` the exercises, `check ID FILE` one of them, `catalog` for the book,
-`doctor` to test the grading sandbox's promises on this machine."""
+`doctor` to test the grading sandbox's promises on this machine, `grade` a cohort's submissions
+and `report` on them."""
 
 import argparse
 import sys
@@ -61,6 +62,10 @@ def build_parser():
     sub.add_parser("catalog", help="print the book's 'All exercises' page (Markdown)")
     sub.add_parser("doctor", add_help=False,
                    help="test on this machine every promise the grading sandbox makes")
+    sub.add_parser("grade", add_help=False,
+                   help="grade every submission of a chapter on every core or a Dask cluster")
+    sub.add_parser("report", add_help=False,
+                   help="write the instructor's report of graded chapters (HTML)")
     check = sub.add_parser("check", help="check one exercise in FILE (.py or .ipynb)")
     check.add_argument("exercise_id", metavar="ID", help="e.g. softmax.softmax")
     check.add_argument("file", metavar="FILE", help="a .py file or an .ipynb notebook")
@@ -76,6 +81,12 @@ def main(argv=None):
     if argv[:1] == ["doctor"]:   # its options are its own: autograder/doctor.py
         from autograder import doctor
         return doctor.main(argv[1:])
+    if argv[:1] == ["grade"]:    # autograder/cohort.py
+        from autograder import cohort
+        return cohort.main(argv[1:])
+    if argv[:1] == ["report"]:   # autograder/report.py
+        from autograder import report
+        return report.main(argv[1:])
     parser = build_parser()
     try:
         args = parser.parse_args(argv)

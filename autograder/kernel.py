@@ -2,6 +2,7 @@
 
 import os
 import signal
+import subprocess
 import tempfile
 
 from jupyter_client.manager import AsyncKernelManager
@@ -72,6 +73,9 @@ class SandboxedKernelManager(AsyncKernelManager):
         self._group = ResourceGroup(self.limits)
         kw["preexec_fn"] = confiner(self.limits, self._group)
         kw["cwd"] = scratch
+        # What the kernel writes to its own stdout (ipykernel's connection banner, a student's
+        # os.system output) reaches no grader's terminal: the notebook's outputs come over ZeroMQ.
+        kw["stdout"] = subprocess.DEVNULL
         return wrapped, kw
 
     async def _async_signal_kernel(self, signum):

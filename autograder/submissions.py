@@ -166,29 +166,35 @@ class CheckedAutograde(Autograde):
         return super().init_destination(assignment_id, student_id)
 
     def _record_zero(self, assignment_id, student_id, who):
-        """Zero points for every grade of the submission, so `nbgrader export` shows a 0.
+        record_zero(self.coursedir.db_url, self.coursedir.course_id, assignment_id, student_id,
+                    self.create_student, self.log, who)
 
-        Like nbgrader's own handling of a missing notebook: auto_score 0, nothing left for
-        manual grading; a manual score or extra credit from an earlier grading of another
-        version of this submission is cleared too.
-        """
-        try:
-            with Gradebook(self.coursedir.db_url, self.coursedir.course_id) as gb:
-                if self.create_student:
-                    gb.update_or_create_student(student_id)
-                else:
-                    gb.find_student(student_id)
-            with Gradebook(self.coursedir.db_url, self.coursedir.course_id) as gb:
-                submission = gb.update_or_create_submission(assignment_id, student_id)
-                for notebook in submission.notebooks:
-                    for grade in notebook.grades:
-                        grade.auto_score = 0.0
-                        grade.manual_score = None
-                        grade.extra_credit = None
-                        grade.needs_manual_grade = False
-                gb.db.commit()
-        except MissingEntry as exc:
-            self.log.warning("[submission] %s: no zero recorded: %s", who, exc)
+
+def record_zero(db_url, course_id, assignment_id, student_id, create_student, log, who=None):
+    """Zero points for every grade of a refused submission, so `nbgrader export` shows a 0.
+
+    Like nbgrader's own handling of a missing notebook: auto_score 0, nothing left for manual
+    grading; a manual score or extra credit from an earlier grading of another version of this
+    submission is cleared too. Used by `nbgrader autograde` and by cohort grading.
+    """
+    who = who or f"{_shown(student_id)}/{_shown(assignment_id)}"
+    try:
+        with Gradebook(db_url, course_id) as gb:
+            if create_student:
+                gb.update_or_create_student(student_id)
+            else:
+                gb.find_student(student_id)
+        with Gradebook(db_url, course_id) as gb:
+            submission = gb.update_or_create_submission(assignment_id, student_id)
+            for notebook in submission.notebooks:
+                for grade in notebook.grades:
+                    grade.auto_score = 0.0
+                    grade.manual_score = None
+                    grade.extra_credit = None
+                    grade.needs_manual_grade = False
+            gb.db.commit()
+    except MissingEntry as exc:
+        log.warning("[submission] %s: no zero recorded: %s", who, exc)
 
 
 def use_checked_autograde():

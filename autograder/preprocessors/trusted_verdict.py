@@ -17,6 +17,20 @@ from autograder.framework import run_checks
 from autograder.sources import is_test_cell, notebook_code_cells
 
 TEST_PREFIX = "test_"
+METADATA_KEY = "autograder"    # the verdict as data, for the instructor's report
+RECORDED_FAILURES = 50         # failing cases kept per test cell in that record
+
+
+def verdict_record(verdict):
+    """A test cell's verdict as data: case labels and reasons, never inputs or expected values."""
+    return {
+        "exercise": verdict.exercise_id,
+        "accepted": verdict.accepted,
+        "cases": verdict.cases_run,
+        "failures": len(verdict.failures),
+        "failed_cases": [{"label": f.case.label, "kind": f.case.kind, "reason": str(f.reason)}
+                         for f in verdict.failures[:RECORDED_FAILURES]],
+    }
 
 
 class TrustedVerdict(NbGraderPreprocessor):
@@ -63,6 +77,7 @@ class TrustedVerdict(NbGraderPreprocessor):
             if not verdict.accepted:
                 cell.outputs.append(_error("Rejected", f"{check.exercise_id} did not pass the "
                                                        f"course's checks (details above)"))
+            cell.metadata[METADATA_KEY] = verdict_record(verdict)
             self.log.info("%s %s/%s: %s %s (%d cases, seed %d)", self.log_prefix, student,
                           assignment, check.exercise_id,
                           "accepted" if verdict.accepted else "rejected", verdict.cases_run,
