@@ -23,6 +23,7 @@ demo: site grade
 	@echo "Gradebook:      $(CURDIR)/gradebook.db"
 	@echo "Grades (CSV):   $(CURDIR)/exports/grades.csv"
 	@echo "Feedback:       $(CURDIR)/feedback/<student>/<chapter>/exercises.html"
+	@echo "Report:         $(CURDIR)/exports/report.html"
 	@echo
 	@cat exports/grades.csv
 
@@ -58,18 +59,21 @@ doctor: venv
 
 # Grade the bundled sample submissions, as an instructor grades real ones: only where the doctor
 # finds every promise of the sandbox held (or the instructor opted out, knowing what is lost).
+# `python -m autograder grade` runs nbgrader's autograde pipeline on every core (a Dask
+# LocalCluster; --scheduler tcp://HOST:8786 for a cluster), then feedback, export and the report.
 grade: release
 	$(BIN)/python -m autograder doctor || \
 	  [ "$${COURSE_GRADING_WITHOUT_SANDBOX:-}" = I_UNDERSTAND_STUDENT_CODE_IS_UNCONFINED ]
 	rm -rf submitted autograded feedback exports
 	mkdir -p submitted exports
 	cp -r samples/submitted/. submitted/
+	$(BIN)/python -m autograder grade $(CHAPTERS)
 	@for ch in $(CHAPTERS); do \
-	  echo "== Grading $$ch"; \
-	  nbgrader autograde "$$ch" --force; \
-	  nbgrader generate_feedback "$$ch" --force; \
+	  echo "== Feedback for $$ch"; \
+	  nbgrader generate_feedback "$$ch" --force --log-level=WARN; \
 	done
 	nbgrader export --to exports/grades.csv
+	$(BIN)/python -m autograder report --out exports/report.html
 
 # The site is part of what is tested: its build fails on any warning, then the linter runs and
 # pytest reads the site.

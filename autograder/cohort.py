@@ -37,6 +37,7 @@ import json
 import logging
 import os
 import shutil
+import signal
 import stat
 import subprocess
 import sys
@@ -53,7 +54,7 @@ RESOURCE = "autograder-sandbox"
 MARKER = ".autograder-graded.json"       # in autograded/<student>/<chapter>/; nbgrader ignores .*
 DEFAULT_MAX_MB = 100
 SELF_TEST_TIMEOUT = 300
-EXIT_ALL_GRADED, EXIT_NOT_ALL_GRADED, EXIT_USAGE = 0, 1, 2
+EXIT_ALL_GRADED, EXIT_NOT_ALL_GRADED, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
 
 
 # ----------------------------------------------------------------------------------------------
@@ -497,6 +498,8 @@ class Progress:
             what = outcome.status
             if outcome.score is not None:
                 what += f" {outcome.score:g}/{outcome.max_score:g}"
+            if outcome.worker:
+                what += f" on {outcome.worker}"
             if outcome.detail and outcome.status in ("refused", "failed"):
                 what += f": {outcome.detail}"
             self.stream.write(f"[{self.done}/{self.total}] {outcome.student}: {what} "
@@ -748,16 +751,26 @@ def main(argv=None):
     if args.workers and args.scheduler:
         parser.error("--workers starts local workers; with --scheduler the cluster has its own")
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(message)s")
+    signal.signal(signal.SIGTERM, _interrupt)     # a batch system's stop: close the cluster too
     status = EXIT_ALL_GRADED
-    with Cluster(args.workers, args.scheduler) as cluster:
-        for chapter in args.chapters:
-            try:
-                run = grade(chapter, cluster, root=args.root, force=args.force,
-                            max_mb=args.max_submission_mb, students=args.student)
-            except GradingError as exc:
-                print(f"error: {exc}", file=sys.stderr)
-                return EXIT_USAGE
-            print(summary(run), flush=True)
-            if not run.all_graded:
-                status = EXIT_NOT_ALL_GRADED
+    try:
+        with Cluster(args.workers, args.scheduler) as cluster:
+            for chapter in args.chapters:
+                try:
+                    run = grade(chapter, cluster, root=args.root, force=args.force,
+                                max_mb=args.max_submission_mb, students=args.student)
+                except GradingError as exc:
+                    print(f"error: {exc}", file=sys.stderr)
+                    return EXIT_USAGE
+                print(summary(run), flush=True)
+                if not run.all_graded:
+                    status = EXIT_NOT_ALL_GRADED
+    except KeyboardInterrupt:
+        print("\ninterrupted: every submission graded so far is kept; run the same command "
+              "again to grade the rest", file=sys.stderr)
+        return EXIT_INTERRUPTED
     return status
+
+
+def _interrupt(signum, frame):
+    raise KeyboardInterrupt

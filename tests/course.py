@@ -27,9 +27,15 @@ def nbgrader_env():
     return env
 
 
-def nbgrader(course, *args, check=True):
-    """Run `nbgrader ARGS` in the course copy; fail the test with its log when check is set."""
-    result = subprocess.run([str(BIN / "nbgrader"), *args], cwd=course, env=nbgrader_env(),
+def nbgrader(course, *args, check=True, db_url=None):
+    """Run `nbgrader ARGS` in the course copy; fail the test with its log when check is set.
+
+    The gradebook is the copy's own SQLite file, or the database at `db_url` (NBGRADER_DB_URL).
+    """
+    env = nbgrader_env()
+    if db_url is not None:
+        env["NBGRADER_DB_URL"] = db_url
+    result = subprocess.run([str(BIN / "nbgrader"), *args], cwd=course, env=env,
                             capture_output=True, text=True, timeout=1800)
     assert not check or result.returncode == 0, \
         f"nbgrader {' '.join(args)} failed:\n{result.stderr[-4000:]}"

@@ -1,0 +1,279 @@
+"""The instructor's report: gathered from a real gradebook and real autograded notebooks (the
+stability samples graded by nbgrader in a copy of the course), and rendered as one offline page."""
+
+import base64
+import html
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+from collections import Counter
+
+import pytest
+from nbgrader.api import Gradebook
+
+from autograder import report, sandbox
+from autograder.checks import chapter_checks
+from autograder.preprocessors.trusted_verdict import METADATA_KEY
+from samples.answers.stability import EXPECTED_SCORES
+from tests.course import BIN, ROOT, copy_course, nbgrader, nbgrader_env
+
+CHAPTER = "stability"
+NOTEBOOK = "exercises.ipynb"
+# A student id that is HTML (no "/": it is a folder name), graded as a copy of sample-partial.
+HOSTILE = "<img src=x onerror=\"alert('x&y')\">"
+SCORES = {**EXPECTED_SCORES, HOSTILE: EXPECTED_SCORES["sample-partial"]}
+IMG = '<img src="data:image/png;base64,'
+
+
+
+def grading(test):
+    """Marks a test that needs the graded course: slow, and bubblewrap for nbgrader."""
+    test = pytest.mark.slow(test)
+    return pytest.mark.skipif(not sandbox.bwrap_path(), reason="bubblewrap is not installed")(test)
+
+
+@pytest.fixture(scope="module")
+def course(tmp_path_factory):
+    """A copy of the course with the stability samples (and HOSTILE) graded by nbgrader."""
+    course = copy_course(tmp_path_factory.mktemp("report") / "course", extra=("samples",))
+    for student in EXPECTED_SCORES:
+        shutil.copytree(course / "samples" / "submitted" / student / CHAPTER,
+                        course / "submitted" / student / CHAPTER)
+    shutil.copytree(course / "submitted" / "sample-partial", course / "submitted" / HOSTILE)
+    nbgrader(course, "generate_assignment", CHAPTER, "--force")
+    nbgrader(course, "autograde", CHAPTER, "--force")
+    return course
+
+
+def db_url(course):
+    return f"sqlite:///{course / 'gradebook.db'}"
+
+
+@pytest.fixture(scope="module")
+def gathered(course):
+    """The report's data, gathered once."""
+    return report.gather(db_url(course), course, [CHAPTER])
+
+
+def records(course, student):
+    """{exercise id: verdict record} of a student's autograded notebook, read directly."""
+    nb = json.loads((course / "autograded" / student / CHAPTER / NOTEBOOK).read_text())
+    return {cell["metadata"][METADATA_KEY]["exercise"]: cell["metadata"][METADATA_KEY]
+            for cell in nb["cells"] if METADATA_KEY in cell["metadata"]}
+
+
+def feedback_labels(course, student, exercise_id):
+    """The failing case labels a student's feedback names for one exercise (the test cell's
+    printed verdict: '- LABEL' or '- LABEL (edge case)' lines)."""
+    nb = json.loads((course / "autograded" / student / CHAPTER / NOTEBOOK).read_text())
+    for cell in nb["cells"]:
+        text = "".join("".join(o.get("text", "")) for o in cell.get("outputs", []))
+        if text.startswith(f"{exercise_id}: rejected"):
+            return [re.sub(r" \((edge|random) case\)$", "", line[2:])
+                    for line in text.splitlines()
+                    if line.startswith("- ") and not line.startswith("- ... and")]
+    raise AssertionError(f"no rejection of {exercise_id} in {student}'s notebook")
+
+
+def exercise(chapter, exercise_id):
+    return next(e for e in chapter.exercises if e.exercise_id == exercise_id)
+
+
+# ----------------------------------------------------------------------------------------------
+# The gathered data, from a real grading run.
+
+@grading
+def test_scores_are_the_gradebooks(course, gathered):
+    [chapter] = gathered.chapters
+    assert chapter.name == CHAPTER and chapter.max_score == 10
+    with Gradebook(db_url(course), course_id=report.COURSE_ID) as gb:
+        in_gradebook = {s.student_id: s.score for s in gb.find_assignment(CHAPTER).submissions}
+    got = {s.student: s.score for s in chapter.submissions}
+    assert got == in_gradebook == SCORES
+    assert chapter.mean == pytest.approx(sum(SCORES.values()) / len(SCORES))
+    assert chapter.median == 5
+    assert chapter.without_case_data == []
+    assert gathered.not_graded == []
+
+
+@grading
+def test_acceptance_rates_are_the_verdict_records(course, gathered):
+    [chapter] = gathered.chapters
+    assert [e.exercise_id for e in chapter.exercises] == \
+        [check.exercise_id for check in chapter_checks(CHAPTER)]
+    accepted = Counter(exercise_id for student in SCORES
+                       for exercise_id, record in records(course, student).items()
+                       if record["accepted"])
+    for e in chapter.exercises:
+        assert e.graded == len(SCORES)
+        assert e.accepted == accepted[e.exercise_id], e.exercise_id
+        assert e.acceptance_rate == accepted[e.exercise_id] / len(SCORES)
+        assert e.with_cases == e.rejected
+    # The correct sample passes everything; partial (and its copy) log_sum_exp and log_softmax.
+    assert exercise(chapter, "stability.log_sum_exp").acceptance_rate == 3 / 5
+    assert exercise(chapter, "stability.binary_cross_entropy_with_logits").accepted == 1
+
+
+@grading
+@pytest.mark.parametrize("exercise_id", ["stability.binary_cross_entropy_with_logits",
+                                         "stability.softmax_cross_entropy_with_logits"])
+def test_top_failing_cases_are_the_ones_the_partial_samples_feedback_names(
+        course, gathered, exercise_id):
+    [chapter] = gathered.chapters
+    e = exercise(chapter, exercise_id)
+    named = feedback_labels(course, "sample-partial", exercise_id)
+    assert named
+    top = {case.label: case for case in e.failing_cases}
+    for label in named:   # every rejection failed these: partial, its copy, tamper, untouched
+        assert top[label].count == e.with_cases == 4, (label, e.failing_cases)
+        assert top[label].share == 1.0
+        assert top[label].partial == 2   # partial and its copy passed other cases
+        assert top[label].reason == "mismatch"
+    if exercise_id.endswith("binary_cross_entropy_with_logits"):
+        # Partial fails exactly these three edge cases, which the feedback names: they lead.
+        assert [c.label for c in e.failing_cases[:3]] == named
+        assert all(c.count == 2 for c in e.failing_cases[3:])   # only tamper and untouched
+    assert e.failed_every_case == 2                              # tamper and untouched
+
+
+@grading
+def test_a_random_case_counts_once_whatever_its_drawn_sizes(gathered):
+    [chapter] = gathered.chapters
+    e = exercise(chapter, "stability.softmax_cross_entropy_with_logits")
+    random = [c for c in e.failing_cases if c.kind == "random"]
+    assert len(random) == 1 and random[0].count == 4, e.failing_cases
+    assert random[0].label.startswith("random logits, ")
+
+
+# ----------------------------------------------------------------------------------------------
+# The page.
+
+@grading
+def test_the_page_is_self_contained_and_escapes_student_ids(course, tmp_path, capsys):
+    out = tmp_path / "report.html"
+    assert report.main([CHAPTER, "--db", db_url(course), "--root", str(course),
+                        "--out", str(out)]) == 0
+    assert capsys.readouterr().out.strip() == str(out)
+    page = out.read_text()
+    images = re.findall(r'<img src="data:image/png;base64,([A-Za-z0-9+/=]+)"', page)
+    assert len(images) == page.count("<img") == 2   # the histogram and the acceptance plot
+    assert all(base64.b64decode(image).startswith(b"\x89PNG\r\n\x1a\n") for image in images)
+    assert not re.search(r"https?://", page)
+    assert "<script" not in page and HOSTILE not in page
+    assert html.escape(HOSTILE, quote=True) in page
+    for label in feedback_labels(course, "sample-partial",
+                                 "stability.binary_cross_entropy_with_logits"):
+        assert html.escape(label, quote=True) in page
+
+
+@grading
+def test_the_command_defaults_to_the_courses_gradebook_and_exports(course):
+    """`python -m autograder.report` in the course: sqlite:///ROOT/gradebook.db (no
+    NBGRADER_DB_URL), every chapter, the page written to exports/report.html."""
+    result = subprocess.run([sys.executable, "-m", "autograder.report"], cwd=course,
+                            env=nbgrader_env(), capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stderr
+    out = course / "exports" / "report.html"
+    assert result.stdout.strip() == str(out)
+    page = out.read_text()
+    assert page.count(IMG) == 2
+    assert "Not graded yet: logistic_regression, activations, softmax, multilabel" in page
+
+
+@grading
+def test_notebooks_without_verdict_records_still_count_in_the_scores(course, tmp_path):
+    """Graded before the records were kept, unreadable, or gone: no case data, no crash."""
+    root = tmp_path / "course"
+    root.mkdir()
+    shutil.copy(course / "gradebook.db", root / "gradebook.db")
+    shutil.copytree(course / "autograded", root / "autograded")
+    notebooks = {student: root / "autograded" / student / CHAPTER / NOTEBOOK
+                 for student in EXPECTED_SCORES}
+    for path in notebooks.values():
+        path.chmod(0o644)          # nbgrader leaves autograded notebooks read-only
+    old = json.loads(notebooks["sample-partial"].read_text())
+    for cell in old["cells"]:
+        cell["metadata"].pop(METADATA_KEY, None)
+    notebooks["sample-partial"].write_text(json.dumps(old))
+    notebooks["sample-tamper"].write_text("{ not json")
+    notebooks["sample-correct"].unlink()
+
+    [chapter] = report.gather(db_url(root), root, [CHAPTER]).chapters
+    assert {s.student: s.score for s in chapter.submissions} == SCORES
+    assert sorted(chapter.without_case_data) == ["sample-correct", "sample-partial",
+                                                 "sample-tamper"]
+    e = exercise(chapter, "stability.binary_cross_entropy_with_logits")
+    assert (e.accepted, e.rejected) == (1, 4)                 # from the gradebook
+    assert e.with_cases == 2                                  # HOSTILE and untouched
+    assert [c.count for c in e.failing_cases[:3]] == [2, 2, 2]
+    page = report.render(report.gather(db_url(root), root))
+    assert page.count(IMG) == 2 and "3 of 5 submissions have no case data" in page
+
+
+# ----------------------------------------------------------------------------------------------
+# No grading needed.
+
+def test_the_report_reads_the_course_id_nbgrader_config_sets():
+    assert f'course_id = "{report.COURSE_ID}"' in (ROOT / "nbgrader_config.py").read_text()
+
+
+def test_an_empty_or_missing_gradebook_gives_a_page_saying_nothing_was_graded(
+        tmp_path, capsys, monkeypatch):
+    missing = tmp_path / "none" / "gradebook.db"
+    out = tmp_path / "exports" / "report.html"
+    assert report.main(["--db", f"sqlite:///{missing}", "--root", str(tmp_path),
+                        "--out", str(out)]) == 0
+    assert not missing.exists()                # reading the report creates no gradebook
+    page = out.read_text()
+    assert "Nothing has been graded yet" in page and "<img" not in page
+
+    empty = tmp_path / "gradebook.db"          # assignments released, nothing submitted
+    monkeypatch.setenv("PATH", f"{BIN}:{os.environ['PATH']}")   # a new gradebook runs alembic
+    with Gradebook(f"sqlite:///{empty}", course_id=report.COURSE_ID) as gb:
+        gb.add_assignment(CHAPTER)
+    gathered = report.gather(f"sqlite:///{empty}", tmp_path)
+    assert gathered.chapters == [] and gathered.not_graded[:2] == ["logistic_regression",
+                                                                   "activations"]
+    assert report.main(["--db", f"sqlite:///{empty}", "--root", str(tmp_path)]) == 0
+    assert capsys.readouterr().out.splitlines()[-1] == str(tmp_path / "exports" / "report.html")
+    assert "Nothing has been graded yet" in (tmp_path / "exports" / "report.html").read_text()
+
+
+def handmade_report(student, label):
+    case = report.FailingCase(label, "edge", "mismatch", 1, 1.0, 1)
+    exercise = report.Exercise(NOTEBOOK[:-6], "test_f<b>", "ch<i>.f<b>", 2.0, graded=2,
+                               accepted=1, with_cases=1, failing_cases=[case])
+    chapter = report.Chapter("ch<i>", 2.0, [report.Submission(student, 0.0, ["ch<i>.f<b>"], True),
+                                            report.Submission("ok", 2.0, [], False)], [exercise])
+    return report.Report([chapter], ["later&<u>"], "sqlite:///<gb>", "now")
+
+
+def test_the_page_escapes_every_untrusted_text():
+    page = report.render(handmade_report("<script>x</script>", "<b onmouseover=\"x\">&'"))
+    assert "<script" not in page and "<b " not in page and "<i>" not in page
+    assert "&lt;script&gt;x&lt;/script&gt;" in page
+    assert "&lt;b onmouseover=&quot;x&quot;&gt;&amp;&#x27;" in page
+    assert "later&amp;&lt;u&gt;" in page and "sqlite:///&lt;gb&gt;" in page
+    assert page.count(IMG) == 2 and not re.search(r"https?://", page)
+
+
+def test_random_case_labels_keep_the_numbers_they_share():
+    assert report._merged_label(["random logits, 9 examples x 5 classes",
+                                 "random logits, 6 examples x 5 classes"]) == \
+        "random logits, N examples x 5 classes"
+    assert report._merged_label(["a random 3x4 batch"]) == "a random 3x4 batch"
+
+
+def test_a_verdict_record_of_the_wrong_shape_is_no_case_data():
+    assert report._valid_record({"accepted": "yes"}) is None
+    assert report._valid_record({"accepted": False, "cases": 3, "failures": 1,
+                                 "failed_cases": "all"}) is None
+    record = report._valid_record({"accepted": False, "cases": 3, "failures": 2,
+                                   "failed_cases": [{"label": "x" * 999, "reason": "mismatch"},
+                                                    "junk", {"label": "f", "reason": "missing"}]})
+    assert report._failed_cases(record) == {
+        ("x" * report.LABEL_CHARS, ""): ("x" * report.LABEL_CHARS, "mismatch"),
+        ("(the function is not defined)", ""): ("(the function is not defined)", "missing")}
