@@ -22,7 +22,12 @@ from nbgrader.preprocessors import (  # noqa: E402
     SaveAutoGrades,
 )
 
-from autograder.preprocessors import SandboxedExecute, ScrubNbgraderMetadata, TrustedVerdict  # noqa: E402
+from autograder.preprocessors import (  # noqa: E402
+    SandboxedExecute,
+    ScrubNbgraderMetadata,
+    StartTrustedVerdict,
+    TrustedVerdict,
+)
 
 c = get_config()  # noqa: F821 - provided by traitlets when nbgrader loads this file
 
@@ -63,8 +68,11 @@ c.OverwriteCells.add_missing_cells = True
 # executed the notebook and before SaveAutoGrades reads the test cells. So the kernel needs no
 # hidden test, and gets none: ClearHiddenTests strips them before it runs, and a notebook that
 # prints what its kernel executed (IPython's `In`) shows only the visible tests.
+# StartTrustedVerdict starts the verdict's process before the kernel runs, so the two overlap
+# (the verdict reads only the code cells, which execution does not change).
 c.Autograde.autograde_preprocessors = [
     ClearHiddenTests,
+    StartTrustedVerdict,
     SandboxedExecute,
     IgnorePattern,
     ClearMetadataPreprocessor,

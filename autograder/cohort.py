@@ -250,6 +250,9 @@ class _Timed:
         finally:
             name = type(self.preprocessor).__name__
             self.seconds[name] = self.seconds.get(name, 0.0) + time.perf_counter() - start
+            verdict = getattr(self.preprocessor, "verdict_seconds", None)
+            if name == "TrustedVerdict" and verdict is not None:
+                self.seconds["verdict process"] = verdict
 
 
 def _worker_name():

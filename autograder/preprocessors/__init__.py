@@ -2,6 +2,7 @@
 
 from autograder.preprocessors.sandboxed_execute import SandboxedExecute
 from autograder.preprocessors.scrub_nbgrader_metadata import ScrubNbgraderMetadata
+from autograder.preprocessors.start_trusted_verdict import StartTrustedVerdict
 from autograder.preprocessors.trusted_verdict import TrustedVerdict
 
-__all__ = ["SandboxedExecute", "ScrubNbgraderMetadata", "TrustedVerdict"]
+__all__ = ["SandboxedExecute", "ScrubNbgraderMetadata", "StartTrustedVerdict", "TrustedVerdict"]

@@ -157,3 +157,46 @@ def test_an_answer_that_breaks_the_comparison_costs_only_its_exercise(wrong):
     assert "rejected" in text(cells["test_log_softmax"])
     for name in POINTS.keys() - {"log_softmax"}:
         assert errors(cells[f"test_{name}"]) == [], text(cells[f"test_{name}"])
+
+
+def test_the_verdict_record_in_the_metadata_says_what_the_feedback_says():
+    answers = dict(CORRECT, log_softmax=NAIVE_LOG_SOFTMAX)
+    cells = graded(exercises(answers))
+    accepted = cells["test_log_sum_exp"].metadata["autograder"]
+    assert accepted["exercise"] == "stability.log_sum_exp" and accepted["accepted"]
+    assert accepted["failures"] == 0 and accepted["failed_cases"] == []
+    rejected = cells["test_log_softmax"].metadata["autograder"]
+    assert not rejected["accepted"] and rejected["failures"] >= 1
+    labels = [case["label"] for case in rejected["failed_cases"]]
+    assert labels[0] in text(cells["test_log_softmax"])
+    assert {case["reason"] for case in rejected["failed_cases"]} <= {"mismatch", "warning",
+                                                                      "error"}
+
+
+def started_then_graded(nb_started, nb_graded):
+    """StartTrustedVerdict on one notebook, then TrustedVerdict on another (as if execution had
+    changed it), sharing nbconvert's resources as autograde does."""
+    from autograder.preprocessors import StartTrustedVerdict
+
+    resources = {"nbgrader": {"assignment": "stability", "notebook": "exercises",
+                              "student": "x"}}
+    StartTrustedVerdict().preprocess(nb_started, resources)
+    assert "autograder_early_verdict" in resources
+    nb, resources = TrustedVerdict().preprocess(nb_graded, resources)
+    assert "autograder_early_verdict" not in resources
+    return graded_cells(nb)
+
+
+def test_a_verdict_started_before_the_kernel_is_the_verdict_of_the_same_code():
+    cells = started_then_graded(exercises(CORRECT), exercises(CORRECT))
+    for grade_id, cell in cells.items():
+        assert errors(cell) == [] and "accepted" in text(cell), grade_id
+
+
+def test_a_verdict_started_on_other_code_is_not_used():
+    """Only outputs change in execution; were a code cell to differ, it is judged anew."""
+    wrong = dict(CORRECT, log_softmax=NAIVE_LOG_SOFTMAX)
+    cells = started_then_graded(exercises(wrong), exercises(CORRECT))
+    assert errors(cells["test_log_softmax"]) == [], text(cells["test_log_softmax"])
+    cells = started_then_graded(exercises(CORRECT), exercises(wrong))
+    assert errors(cells["test_log_softmax"]) == ["Rejected"]

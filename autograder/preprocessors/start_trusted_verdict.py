@@ -1,0 +1,36 @@
+"""`StartTrustedVerdict`: start the trusted verdict before the kernel runs, so the two overlap.
+
+The verdict re-runs the student's code cells in a process of its own; it does not need the
+kernel's outputs. Placed before `SandboxedExecute`, this preprocessor starts that process on the
+notebook's code cells at once, in a thread, and leaves the pending result in nbconvert's
+resources; `TrustedVerdict`, after the kernel, takes it when the code cells are still the same
+(execution changes outputs only) and judges anew otherwise. A notebook then costs the longer of
+the kernel's run and the verdict's, not their sum (a Keras notebook imports TensorFlow and
+trains in both).
+"""
+
+import time
+from concurrent.futures import ThreadPoolExecutor
+
+from autograder.checks import CHAPTERS
+from autograder.preprocessors.trusted_verdict import EARLY_KEY, TrustedVerdict, plan
+from autograder.sources import notebook_code_cells
+
+_POOL = ThreadPoolExecutor(max_workers=1, thread_name_prefix="trusted-verdict")
+
+
+class StartTrustedVerdict(TrustedVerdict):
+    """Start TrustedVerdict's judgement (configured by c.TrustedVerdict) before the kernel."""
+
+    def preprocess(self, nb, resources):
+        assignment = resources["nbgrader"]["assignment"]
+        if assignment in CHAPTERS:
+            _, _, wanted = plan(nb, assignment)
+            cells = notebook_code_cells(nb)
+            resources[EARLY_KEY] = (cells, _POOL.submit(self._timed, wanted, cells))
+        return nb, resources
+
+    def _timed(self, wanted, cells):
+        start = time.perf_counter()
+        result = self.judge(wanted, cells)
+        return result, time.perf_counter() - start
