@@ -216,12 +216,26 @@ def grade_on_worker(bundle, student, files):
         app.stage_seconds = stages
         app.force = True
         app.create_student = True
-        result = capture_log(app)
+        with _known_nbgrader_warnings_quiet():
+            result = capture_log(app)
         out = root / "autograded" / student / bundle.chapter
         graded = _read_tree(out) if out.is_dir() else {}
     return {"ok": bool(result.get("success")) and bool(graded), "files": graded,
             "log": result.get("log", ""), "error": result.get("error", ""), "stages": stages,
             "seconds": time.perf_counter() - start, "worker": _worker_name()}
+
+
+@contextmanager
+def _known_nbgrader_warnings_quiet():
+    """nbgrader 0.9 makes SQLAlchemy warn on every submission it records, and nbformat warn of
+    its cell ids: known, harmless, and hundreds of lines in a cohort's log."""
+    from nbformat.warnings import MissingIDFieldWarning
+    from sqlalchemy.exc import SAWarning
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", SAWarning)
+        warnings.simplefilter("ignore", MissingIDFieldWarning)
+        yield
 
 
 def _timed_autograde_class():
@@ -407,13 +421,15 @@ class GradebookWriter:
 
         source = self.submitted(student)
         timestamp = self.coursedir.get_existing_timestamp(str(source))
-        with Gradebook(self.coursedir.db_url, self.coursedir.course_id) as gb:
+        with _known_nbgrader_warnings_quiet(), \
+                Gradebook(self.coursedir.db_url, self.coursedir.course_id) as gb:
             gb.update_or_create_student(student)
             if timestamp:
                 gb.update_or_create_submission(self.chapter, student, timestamp=timestamp)
             else:
                 gb.update_or_create_submission(self.chapter, student)
-        with Gradebook(self.coursedir.db_url, self.coursedir.course_id) as gb:
+        with _known_nbgrader_warnings_quiet(), \
+                Gradebook(self.coursedir.db_url, self.coursedir.course_id) as gb:
             try:
                 submission = gb.find_submission(self.chapter, student)
                 for notebook in submission.notebooks:
