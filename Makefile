@@ -64,7 +64,7 @@ doctor: venv
 grade: release
 	$(BIN)/python -m autograder doctor || \
 	  [ "$${COURSE_GRADING_WITHOUT_SANDBOX:-}" = I_UNDERSTAND_STUDENT_CODE_IS_UNCONFINED ]
-	rm -rf submitted autograded feedback exports
+	rm -rf submitted autograded feedback exports logs
 	mkdir -p submitted exports
 	cp -r samples/submitted/. submitted/
 	$(BIN)/python -m autograder grade $(CHAPTERS)
@@ -82,5 +82,5 @@ test: site
 	$(BIN)/python -m pytest
 
 clean:
-	rm -rf _build release submitted autograded feedback exports gradebook.db
+	rm -rf _build release submitted autograded feedback exports logs gradebook.db
 	rm -f $(foreach ch,$(CHAPTERS),book/$(ch)/exercises.ipynb) book/all_exercises.md

@@ -52,6 +52,7 @@ from distributed.diagnostics.plugin import WorkerPlugin
 
 RESOURCE = "autograder-sandbox"
 MARKER = ".autograder-graded.json"       # in autograded/<student>/<chapter>/; nbgrader ignores .*
+LOGS = Path("logs") / "grade"             # <course>/logs/grade/<chapter>/<student>.log
 DEFAULT_MAX_MB = 100
 SELF_TEST_TIMEOUT = 300
 EXIT_ALL_GRADED, EXIT_NOT_ALL_GRADED, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
@@ -367,6 +368,13 @@ class GradebookWriter:
             for pattern in (f".{self.chapter}.new-*", f".{self.chapter}.old-*"):
                 for leftover in parent.glob(pattern):
                     shutil.rmtree(leftover, ignore_errors=True)
+
+    def keep_log(self, student, result):
+        """The worker's nbgrader log of one submission, kept as `nbgrader autograde` shows it."""
+        folder = Path(self.coursedir.root) / LOGS / self.chapter
+        folder.mkdir(parents=True, exist_ok=True)
+        text = result.get("log", "") + (f"\n{result['error']}" if result.get("error") else "")
+        (folder / f"{student}.log").write_text(f"graded on {result.get('worker', '?')}\n{text}")
 
     def submitted(self, student):
         return Path(self.coursedir.format_path(self.coursedir.submitted_directory, student,
@@ -708,6 +716,7 @@ def _grade_jobs(client, bundle, jobs, writer, run, progress):
             continue
         finally:
             future.release()
+        writer.keep_log(student, result)
         if not result["ok"]:
             writer.drop(student)
             _finish(run, progress, Outcome(student, "failed", _why(result),
@@ -745,6 +754,8 @@ def summary(run):
     if any(o.status == "failed" for o in bad):
         lines.append("  Failed submissions have no grade yet: run the command again to retry "
                      "them (graded ones are kept).")
+    if graded or any(o.status == "failed" for o in bad):
+        lines.append(f"  nbgrader's log of each submission: {LOGS / run.chapter}/<student>.log")
     return "\n".join(lines)
 
 

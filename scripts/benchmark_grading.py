@@ -308,6 +308,22 @@ def report(chapters, students, workers, fixed, results):
               f"{r['parallel_gain']:5.2f}x {'met' if met['parallel'] else 'NOT MET'}")
 
 
+def projection(chapters, workers, results, students=5000, cluster=100):
+    """Hours to grade `students` x the chapters on `cluster` one-core workers, from the measured
+    parallel run (each of its `workers` workers had one core of this machine: a notebook costs
+    workers x its seconds per notebook in worker-seconds), beside plain nbgrader on one core."""
+    worker_seconds = sum(workers * results[ch]["parallel"] for ch in chapters) * students
+    plain_seconds = sum(results[ch]["plain"] for ch in chapters) * students
+    hours = {"cluster": worker_seconds / cluster / 3600, "plain": plain_seconds / 3600,
+             "this_machine": worker_seconds / workers / 3600}
+    print(f"\nProjection: {students:,} students x {len(chapters)} chapter(s) = "
+          f"{students * len(chapters):,} notebooks. Course on {cluster} one-core workers: "
+          f"{hours['cluster']:.1f} h; on this machine ({workers} workers): "
+          f"{hours['this_machine']:.1f} h; plain nbgrader (one process, one core): "
+          f"{hours['plain']:.1f} h.")
+    return hours
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("chapters", nargs="*", metavar="CHAPTER", help="default: every chapter")
@@ -359,10 +375,12 @@ def main(argv=None):
                 "targets": {"serial": s1 / p <= SERIAL_TARGET,
                             "parallel": s1 / sw >= PARALLEL_TARGET}}
     report(chapters, students, args.workers, fixed, results)
+    hours = projection(chapters, args.workers, results)
     if args.json:
         args.json.write_text(json.dumps({
             "n": args.n, "workers": args.workers, "cpu_count": os.cpu_count(),
             "kinds": kind_counts(args.n), "fixed_seconds": fixed, "chapters": results,
+            "projection_hours": hours,
             "units": "seconds per notebook, wall clock"}, indent=2) + "\n")
         print(f"\nFigures written to {args.json}")
     return 0

@@ -144,6 +144,10 @@ def test_cohort_reports_progress_failures_and_exit_status(side_by_side):
     assert "REFUSED  linked-student: exercises.ipynb is a symbolic link" in out
     assert "FAILED   broken-student: " in out
     assert "run the command again to retry them" in out
+    cohort, _ = side_by_side["cohort"]
+    log = (cohort / "logs" / "grade" / CHAPTER / "sample-tamper.log").read_text()
+    assert "[trusted verdict] sample-tamper/stability" in log and "graded on tcp://" in log
+    assert (cohort / "logs" / "grade" / CHAPTER / "broken-student.log").read_text().strip()
 
 
 def test_feedback_and_export_work_on_cohort_grades(side_by_side):
@@ -217,6 +221,30 @@ def test_a_refused_submission_still_gets_its_zero_and_others_are_graded(tmp_path
     assert result.returncode == 1
     assert "REFUSED  fifo-student: data.bin is a named pipe (FIFO)" in result.stdout
     assert scores(sqlite(course)) == {"ok-student": 10.0, "fifo-student": 0.0}
+
+
+def test_a_hanging_notebook_holds_only_its_own_worker(tmp_path):
+    course = new_course(tmp_path)
+    # Shorter limits than the course's (30 s a cell, 120 s to load): the same mechanism, faster,
+    # and still longer than the four others take together.
+    with open(course / "nbgrader_config.py", "a") as config:
+        config.write("\nc.Execute.timeout = 20\nc.TrustedVerdict.load_timeout = 25\n")
+    hanging = course / "submitted" / "a-hanging-student" / CHAPTER
+    shutil.copytree(SAMPLES / "sample-correct" / CHAPTER, hanging)
+    nb = nbformat.read(hanging / "exercises.ipynb", as_version=4)
+    solution = next(c for c in nb.cells if c.metadata.get("nbgrader", {}).get("solution"))
+    solution.source = "import time\ntime.sleep(10_000)\n" + solution.source
+    nbformat.write(nb, hanging / "exercises.ipynb")
+    result = grade(course, "--workers", "2")
+    assert result.returncode == 0, result.stderr
+    lines = [line for line in result.stderr.splitlines() if ": graded " in line]
+    assert len(lines) == 5
+    assert "a-hanging-student" in lines[-1], "the others were graded while it hung"
+    workers = [line.split(" on ")[-1].split(" ")[0] for line in lines]
+    assert len(set(workers[:-1])) == 1 and workers[-1] not in workers[:-1], lines
+    got = scores(sqlite(course))
+    assert {s: got[s] for s in EXPECTED_SCORES} == EXPECTED_SCORES
+    assert got["a-hanging-student"] < 10
 
 
 def test_no_assignment_in_the_gradebook_is_a_clear_error(tmp_path):
