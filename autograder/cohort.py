@@ -213,7 +213,13 @@ def grade_on_worker(bundle, student, files):
         config.CourseDirectory.assignment_id = bundle.chapter
         config.CourseDirectory.student_id = student
         stages = {}
-        app = _timed_autograde_class()(coursedir=CourseDirectory(config=config), config=config)
+        # nbgrader's messages at the level `nbgrader autograde` shows them, captured for the
+        # submission's log only (not the worker's stderr).
+        log = logging.getLogger(f"autograder.cohort.worker.{os.getpid()}")
+        log.setLevel(logging.INFO)
+        log.propagate = False
+        app = _timed_autograde_class()(coursedir=CourseDirectory(config=config), config=config,
+                                       log=log)
         app.stage_seconds = stages
         app.force = True
         app.create_student = True
