@@ -507,16 +507,19 @@ class Progress:
     def __init__(self, total, stream=None, tty=None):
         self.total, self.stream = total, stream or sys.stderr
         self.tty = self.stream.isatty() if tty is None else tty
-        self.done = self.refused = self.failed = self.fresh = 0
+        self.done = self.refused = self.failed = self.before = 0
         self.start = time.monotonic()
+
+    def restart_clock(self):
+        """Rate and ETA from now on, over what is graded from now on."""
+        self.start, self.before = time.monotonic(), self.done
 
     def update(self, outcome):
         self.done += 1
         self.refused += outcome.status == "refused"
         self.failed += outcome.status == "failed"
-        self.fresh += outcome.status == "up-to-date"
         elapsed = time.monotonic() - self.start
-        worked = self.done - self.fresh
+        worked = self.done - self.before
         rate = worked / elapsed if elapsed > 0 and worked else 0.0
         left = self.total - self.done
         eta = f"{left / rate:,.0f} s" if rate else "?"
@@ -622,6 +625,7 @@ def grade(chapter, cluster, root=".", force=False, max_mb=DEFAULT_MAX_MB, studen
                      f"graded or refused\n")
         client = cluster.client(stream)
         run.workers = cluster.workers
+        progress.restart_clock()       # the rate and ETA count grading, not the cluster's start
         _grade_jobs(client, bundle, jobs, writer, run, progress)
     run.seconds = time.monotonic() - start
     return run

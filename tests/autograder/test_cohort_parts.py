@@ -1,0 +1,74 @@
+"""The cohort command's parts that need no cluster: progress, reading and fingerprinting."""
+
+import io
+import os
+
+import pytest
+
+from autograder.cohort import (
+    Bundle,
+    Outcome,
+    Progress,
+    TooLarge,
+    _safe_relative,
+    fingerprint,
+    read_submission,
+)
+
+
+def bundle(definition="v1"):
+    return Bundle("stability", "course", "", b"", {}, definition)
+
+
+def test_progress_writes_a_line_per_submission_off_a_terminal():
+    out = io.StringIO()
+    progress = Progress(3, out, tty=False)
+    progress.update(Outcome("ann", "graded", score=7.0, max_score=10.0, worker="tcp://w1"))
+    progress.update(Outcome("bob", "refused", "exercises.ipynb is a symbolic link"))
+    lines = out.getvalue().splitlines()
+    assert lines[0].startswith("[1/3] ann: graded 7/10 on tcp://w1 (")
+    assert "refused 0, failed 0" in lines[0]
+    assert lines[1].startswith("[2/3] bob: refused: exercises.ipynb is a symbolic link")
+    assert lines[1].endswith("refused 1, failed 0)")
+
+
+def test_progress_draws_one_bar_on_a_terminal():
+    out = io.StringIO()
+    progress = Progress(2, out, tty=True)
+    progress.update(Outcome("ann", "up-to-date"))
+    progress.restart_clock()          # the cluster started: the rate counts from here
+    progress.update(Outcome("bob", "failed", "no notebook"))
+    text = out.getvalue()
+    assert text.count("\r") == 2 and text.endswith("\n")
+    assert "] 2/2 " in text and "refused 0, failed 1" in text
+    assert "[" + "#" * 14 + "." * 14 + "] 1/2" in text
+
+
+def test_a_submission_is_read_whole_and_its_fingerprint_follows_its_files(tmp_path):
+    (tmp_path / "data").mkdir()
+    (tmp_path / "exercises.ipynb").write_bytes(b"{}")
+    (tmp_path / "data" / "x.csv").write_bytes(b"1,2")
+    files = read_submission(tmp_path, 1 << 20)
+    assert files == {"exercises.ipynb": b"{}", os.path.join("data", "x.csv"): b"1,2"}
+    same = fingerprint(files, bundle())
+    assert fingerprint(dict(files), bundle()) == same
+    assert fingerprint({**files, "exercises.ipynb": b"{ }"}, bundle()) != same
+    assert fingerprint(files, bundle("v2")) != same            # the assignment changed
+
+
+def test_a_submission_over_the_limit_is_not_read(tmp_path):
+    (tmp_path / "big.bin").write_bytes(b"x" * 2048)
+    with pytest.raises(TooLarge):
+        read_submission(tmp_path, 1024)
+
+
+def test_a_link_that_appears_after_the_check_is_not_followed(tmp_path):
+    (tmp_path / "exercises.ipynb").symlink_to("/etc/passwd")
+    with pytest.raises(OSError):
+        read_submission(tmp_path, 1 << 20)
+
+
+@pytest.mark.parametrize("name", ["/etc/passwd", "../x", "a/../../x", ""])
+def test_a_file_name_from_a_worker_stays_inside_its_folder(name):
+    with pytest.raises(ValueError):
+        _safe_relative(name)
