@@ -18,6 +18,7 @@ from autograder.sandbox import (
     remove_tree,
     require_sandbox,
     sandbox_user,
+    seed_home,
 )
 
 
@@ -59,6 +60,7 @@ class SandboxedKernelManager(AsyncKernelManager):
         # Notebooks stay out (the one being graded is nbgrader's), and so do links, devices and
         # FIFOs: only directories and regular files are copied.
         left_out = copy_plain_tree(cwd, scratch, skip=("*.ipynb", ".ipynb_checkpoints"))
+        seed_home(scratch)
         for path in left_out:
             self.log.warning("[sandbox] not copied into the kernel's folder (not a regular file or "
                         "directory): %s", path)

@@ -187,6 +187,8 @@ def confined(script, write_job, python=None, limits=None, prefix="grade-"):
         shutil.copy(script, target)
         job_path = os.path.join(scratch, "job.json")
         job = write_job(scratch)
+        if sandboxed:
+            sandbox.seed_home(scratch)
         with open(job_path, "w", encoding="utf-8") as f:
             json.dump(job, f)
         read_fd, write_fd = os.pipe()

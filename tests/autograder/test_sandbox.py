@@ -332,3 +332,33 @@ def test_semaphores_work_inside():
     outcome, _ = call("import multiprocessing\ndef f(x):\n    with multiprocessing.Lock():\n"
                       "        return 1\n")
     assert outcome.value == 1, outcome.error
+
+
+def test_a_sandboxed_process_plots_with_the_font_list_it_was_given():
+    """matplotlib finds the font list seeded in its home: it does not build one (which runs
+    fc-list, and prints fontconfig errors, in every sandboxed process that plots)."""
+    code = """
+import os
+import time
+def f(x):
+    started = time.time()
+    import matplotlib
+    matplotlib.use("Agg")
+    from matplotlib import font_manager
+    import matplotlib.pyplot as plt
+    plt.plot([0, 1], [1, 0])
+    plt.title("a title needs a font")
+    plt.savefig(os.path.join(os.environ["HOME"], "plot.png"))
+    folder = matplotlib.get_cachedir()
+    listed = sorted(n for n in os.listdir(folder) if n.startswith("fontlist"))
+    written = [os.stat(os.path.join(folder, n)).st_mtime for n in listed]
+    return [folder.startswith(os.environ["HOME"]), listed,
+            len(font_manager.fontManager.ttflist) > 0, all(t < started for t in written)]
+"""
+    outcome, report = call(code)
+    assert outcome.ok, outcome.error
+    in_home, listed, fonts, given = outcome.value
+    assert in_home and fonts and len(listed) == 1
+    assert given, "matplotlib built its own font list instead of reading the one it was given"
+    assert not any("Fontconfig" in line or "Matplotlib is building the font cache" in line
+                   for line in report.log), report.log
