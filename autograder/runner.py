@@ -15,7 +15,6 @@ import shutil
 import signal
 import subprocess
 import sys
-import tempfile
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -174,15 +173,15 @@ class Confined:
 
 
 @contextlib.contextmanager
-def confined(script, write_job, python=None, limits=None, prefix="grade-"):
+def confined(script, write_job, python=None, limits=None, prefix="grade"):
     """Run `python -I SCRIPT JOB RESULT_FD` in the sandbox, in a fresh scratch folder.
 
     `write_job(scratch)` returns the job (JSON-safe data) and may write files beside it. The
     process, everything it started, its group and its folder are gone when the block ends."""
     sandboxed = sandbox.require_sandbox()
     limits = limits or sandbox.Limits()
-    with tempfile.TemporaryDirectory(prefix=prefix) as scratch:
-        os.chmod(scratch, 0o700)
+    scratch = sandbox.scratch_dir(prefix)
+    try:
         target = os.path.join(scratch, os.path.basename(script))
         shutil.copy(script, target)
         job_path = os.path.join(scratch, "job.json")
@@ -192,11 +191,13 @@ def confined(script, write_job, python=None, limits=None, prefix="grade-"):
         with open(job_path, "w", encoding="utf-8") as f:
             json.dump(job, f)
         read_fd, write_fd = os.pipe()
-        env = sandbox.child_env()
+        env = sandbox.child_env(limits)
         argv = [python or sys.executable, "-I", target, job_path, str(write_fd)]
         group = sandbox.ResourceGroup(limits) if sandboxed else None
         if sandboxed:
-            argv = sandbox.bwrap_command(argv, scratch, env=env)
+            argv = sandbox.bwrap_command(argv, scratch, env=env, limits=limits)
+        # What the process prints goes to this file (bounded by the file-size limit), never to
+        # the grader's terminal; it is read back only to say why a process stopped.
         output_path = os.path.join(scratch, "output.txt")
         try:
             with open(output_path, "wb") as output:
@@ -218,6 +219,8 @@ def confined(script, write_job, python=None, limits=None, prefix="grade-"):
             if group:
                 group.close()
             os.close(read_fd)
+    finally:
+        sandbox.remove_tree(scratch)
 
 
 def _run_once(cells, calls, load_timeout, deadline, python):

@@ -1,10 +1,14 @@
 """The sandbox every process that runs student code runs in: bubblewrap, cgroups and rlimits.
 
-A sandboxed process sees only the Python installation, its own scratch directory and the paths it
-is handed read-only; it has no network (a network namespace of its own: not even the grading
-machine's loopback services), runs in a PID namespace so that everything it starts dies with it,
-under a memory limit and a process limit (a cgroup, v1 or v2, where the machine lets the grader
-make one; rlimits otherwise), with a bound on CPU time and on the size of any file it writes.
+A sandboxed process sees only the Python installation, a copy of what its caller put in its
+scratch folder and the paths it is handed read-only; it has no network (a network namespace of
+its own: not even the grading machine's loopback services), runs in a PID namespace so that
+everything it starts dies with it, under a memory limit, a process limit and a CPU share (a
+quota of Limits.cpu_cores and the same weight as every other sandbox: a cgroup, v1 or v2, where
+the machine lets the grader make one; rlimits and `nice` otherwise), with a bound on CPU time
+and on the size of any file it writes. All it can write is size-limited tmpfs (its home, /tmp,
+/dev/shm), never the grading machine's disk; folders a grader that died left in the temporary
+directory, and its empty cgroups, are removed by the next grading run (sweep_leftovers).
 On the host it is an unprivileged user: uid 65534 when the grader is root (bubblewrap sets up
 the sandbox as root, then `setpriv` drops to 65534 before the student's program starts), the
 grader's own user otherwise (uid 65534 inside a user namespace). The wall-clock limit is the
@@ -13,7 +17,7 @@ caller's: it kills the process group.
 The callers (runner.py, kernel.py, doctor.py) all start a sandboxed process the same way:
 
     group = ResourceGroup(limits)
-    argv = bwrap_command(argv, scratch, env=child_env())
+    argv = bwrap_command(argv, scratch, env=child_env(limits), limits=limits)
     subprocess.Popen(argv, ..., start_new_session=True, preexec_fn=confiner(limits, group))
     ...
     group.close()
@@ -24,6 +28,7 @@ unless the instructor sets COURSE_GRADING_WITHOUT_SANDBOX=I_UNDERSTAND_STUDENT_C
 
 import atexit
 import fnmatch
+import math
 import os
 import resource
 import shutil
@@ -47,6 +52,11 @@ WITHOUT_SANDBOX = ("student code runs UNCONFINED, as this user: it can read ever
 CGROUP_ROOT = Path("/sys/fs/cgroup")          # tests point this at a fake tree
 PROC_CGROUP = Path("/proc/self/cgroup")       # where the grader's own cgroup is read (v2)
 CGROUP_PARENT = "course-grading"
+CONTROLLERS = ("memory", "pids", "cpu")
+CPU_PERIOD_US = 100_000                       # the CFS period; the quota is cores x this
+CPU_SHARES_V1 = 1024                          # every sandbox the same weight (the default)
+CPU_WEIGHT_V2 = 100
+CPU_NICE = 10    # without a cpu cgroup: sandboxes yield to the grader and the machine
 NOBODY = 65534
 SYSTEM_DIRS = ("/usr", "/bin", "/lib", "/lib64", "/sbin")
 
@@ -63,14 +73,25 @@ class Limits:
     max_processes: int = 64                # threads count too: TensorFlow starts a few dozen
     file_bytes: int = 64 * 1024 ** 2       # largest file it may write (stdout capture included)
     cpu_seconds: int = 900                 # CPU time, a backstop behind the caller's wall clock
+    # Its share of the machine: at most this many cores (a cgroup CPU quota), and an equal
+    # weight with every other sandbox, so 48 busy processes in one sandbox take one core, not
+    # the machine. One core trains the exercises' models at full speed (TensorFlow's threads
+    # are set to match: TF_NUM_INTRAOP_THREADS below).
+    cpu_cores: float = 1.0
+    # Everything it may write: its home (the scratch folder), /tmp and /dev/shm are each a
+    # tmpfs of this size (memory, counted by the memory cgroup too), gone when it ends.
+    scratch_bytes: int = 512 * 1024 ** 2
 
 
-def child_env(**extra):
+def child_env(limits=None, **extra):
     """The whole environment of a sandboxed process: no secrets and no project paths, only what
     NumPy, TensorFlow and Matplotlib need (HOME, TMPDIR and MPLCONFIGDIR are set by
-    bwrap_command)."""
+    bwrap_command). TensorFlow runs as many threads as the sandbox has cores: more would only
+    wait on the CPU quota."""
+    threads = str(max(1, math.ceil((limits or Limits()).cpu_cores)))
     env = {"PATH": "/usr/bin:/bin", "LANG": "C.UTF-8",
            "TF_CPP_MIN_LOG_LEVEL": "3", "TF_ENABLE_ONEDNN_OPTS": "0",
+           "TF_NUM_INTRAOP_THREADS": threads,
            "MPLBACKEND": "Agg",
            "PYTHONDONTWRITEBYTECODE": "1", "PYTHONHASHSEED": "0", "OMP_NUM_THREADS": "1"}
     env.update(extra)
@@ -121,7 +142,7 @@ def _sandbox_problem():
     that a machine without namespaces fails grading at once rather than zeroing everyone."""
     key = bwrap_path()
     if key not in _checked:
-        scratch = tempfile.mkdtemp(prefix="sandbox-check-")
+        scratch = scratch_dir("check")
         try:
             done = subprocess.run(bwrap_command(["/bin/true"], scratch), capture_output=True,
                                   text=True, timeout=30)
@@ -200,6 +221,84 @@ def _matplotlib_cache():
     return _MATPLOTLIB_CACHE[0]
 
 
+SCRATCH_PREFIX = "autograder-"
+
+
+def scratch_dir(kind, short=False):
+    """A new private folder in the temporary directory for one sandboxed process (what it is
+    handed, its socket folder), named after this grader's pid: a later grading run removes the
+    folders of graders that died (sweep_leftovers). `short`: for socket files, whose paths
+    must stay under 108 bytes: in /tmp when the temporary directory's path is long."""
+    sweep_leftovers()
+    base = tempfile.gettempdir()
+    if short and len(base) > 48 and os.path.isdir("/tmp"):
+        base = "/tmp"
+    return tempfile.mkdtemp(prefix=f"{SCRATCH_PREFIX}{os.getpid()}-{kind}-", dir=base)
+
+
+_swept = []
+
+
+def sweep_leftovers(tmp=None, cgroup_root=None, force=False):
+    """Remove what graders that died left behind, once per process: folders
+    autograder-<pid>-* in the temporary directory and empty cgroups <pid>-* under
+    course-grading, where no process <pid> runs any more. Returns the paths removed."""
+    if _swept and not force:
+        return []
+    _swept.append(True)
+    removed = []
+    entries = []
+    for folder in dict.fromkeys([tmp] if tmp else [tempfile.gettempdir(), "/tmp"]):
+        try:
+            entries += list(Path(folder).iterdir())
+        except OSError:
+            pass
+    for path in entries:
+        pid = _pid_in(path.name[len(SCRATCH_PREFIX):]) \
+            if path.name.startswith(SCRATCH_PREFIX) else None
+        if pid and not _running(pid) and path.is_dir() and not path.is_symlink():
+            remove_tree(path)
+            removed.append(str(path))
+    for parent in _cgroup_parents(Path(cgroup_root or CGROUP_ROOT)):
+        try:
+            groups = list(parent.iterdir())
+        except OSError:
+            continue
+        for group in groups:
+            pid = _pid_in(group.name)
+            if pid and group.is_dir() and not _running(pid):
+                try:
+                    group.rmdir()            # refused while a process is still in it
+                    removed.append(str(group))
+                except OSError:
+                    pass
+    return removed
+
+
+def _pid_in(name):
+    head = name.split("-", 1)[0]
+    return int(head) if head.isdigit() else None
+
+
+def _running(pid):
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def _cgroup_parents(root):
+    """Every course-grading folder ResourceGroup may have made."""
+    candidates = [root / c / CGROUP_PARENT for c in CONTROLLERS]
+    own = root / own_cgroup().strip("/")
+    candidates += [p / CGROUP_PARENT for p in [own, *own.parents]
+                   if p == root or root in p.parents]
+    return [p for p in dict.fromkeys(candidates) if p.is_dir()]
+
+
 def remove_tree(path):
     """Remove a tree the sandbox wrote, whatever modes it left on it."""
     def make_writable(function, failed, _exc):
@@ -247,15 +346,53 @@ def _copy_regular(source, dest):
     return True
 
 
+def python_binds():
+    """(source, target) pairs that make the grader's Python visible in the sandbox at the paths
+    its command line and its own files name: the installation and the environment, each at its
+    real path and, when reached through a symbolic link (a `.venv` that links elsewhere), at the
+    linked path too, so that `sys.executable` as the grader knows it runs inside."""
+    pairs = {}
+    for prefix in (sys.base_prefix, sys.prefix):
+        real = Path(prefix).resolve()
+        for target in (real, Path(os.path.abspath(prefix))):
+            pairs.setdefault(str(target), str(real))
+    return sorted((source, target) for target, source in pairs.items())
+
+
 def python_roots():
-    """The directories a sandboxed Python needs to see: its installation and its environment."""
-    roots = {Path(sys.base_prefix).resolve(), Path(sys.prefix).resolve()}
-    return sorted(str(r) for r in roots)
+    """The paths under which a sandboxed process sees the grader's Python."""
+    return sorted({target for _, target in python_binds()})
 
 
-def bwrap_command(argv, scratch, ro_binds=(), rw_binds=(), chdir=None, env=None):
-    """The bubblewrap command line that runs argv confined. scratch is its writable home: it and
-    the rw_binds sources are handed over to the sandbox's host user here."""
+INPUTS = "/sandbox-inputs"    # where the caller's scratch folder is seen, read-only
+
+
+def tmpfs_sizes_supported():
+    """Whether this bubblewrap can bound a tmpfs (`--size`, bubblewrap 0.8 and later)."""
+    if "size" not in _BWRAP_FEATURES:
+        try:
+            text = subprocess.run([bwrap_path(), "--help"], capture_output=True, text=True,
+                                  timeout=10).stdout
+        except (OSError, subprocess.SubprocessError, TypeError):
+            text = ""
+        _BWRAP_FEATURES["size"] = "--size" in text
+    return _BWRAP_FEATURES["size"]
+
+
+_BWRAP_FEATURES = {}
+
+
+def bwrap_command(argv, scratch, ro_binds=(), rw_binds=(), chdir=None, env=None, limits=None):
+    """The bubblewrap command line that runs argv confined.
+
+    `scratch` is a folder the caller filled with what the process needs (its script, its job,
+    a copy of the notebook's folder). Inside, the process's home is a fresh tmpfs at the same
+    path, bounded by limits.scratch_bytes, into which the scratch folder's files are copied
+    before argv starts: whatever it writes stays in memory the sandbox pays for and is gone
+    when it ends, never on the grading machine's disk (which a sandbox user could fill, root's
+    reserved blocks included). The rw_binds sources are handed over to the sandbox's host
+    user here; they are the only host folders it can write (the kernel's socket folder)."""
+    limits = limits or Limits()
     uid, gid, _ = sandbox_user()
     cmd = [bwrap_path(), "--die-with-parent", "--new-session", "--clearenv"]
     if _drops_root():
@@ -279,20 +416,23 @@ def bwrap_command(argv, scratch, ro_binds=(), rw_binds=(), chdir=None, env=None)
     # A private /tmp first: the binds below may live under /tmp (a checkout there, the scratch
     # directory) and must be mounted over it, not hidden by it. A private /dev/shm too, where
     # multiprocessing makes its semaphores (joblib, under scikit-learn, warns without one).
-    cmd += ["--proc", "/proc", "--dev", "/dev", "--perms", "1777", "--tmpfs", "/dev/shm",
-            "--perms", "1777", "--tmpfs", "/tmp"]
-    mounts.made.update({"/proc", "/dev", "/dev/shm", "/tmp"})
-    for root in python_roots():
-        mounts.bind("--ro-bind", root, root)
+    cmd += ["--proc", "/proc", "--dev", "/dev"]
+    mounts.made.update({"/proc", "/dev"})
+    for path in ("/dev/shm", "/tmp"):
+        mounts.tmpfs(path, limits.scratch_bytes, mode="1777")
+    for source, target in python_binds():
+        mounts.bind("--ro-bind", source, target)
     for path in ro_binds:
         mounts.bind("--ro-bind", str(path), str(path))
     hand_over(scratch)
-    mounts.bind("--bind", str(scratch), str(scratch))
+    mounts.bind("--ro-bind", str(scratch), INPUTS)
+    # 1777: bubblewrap running as root makes the tmpfs root's; only this sandbox sees it.
+    mounts.tmpfs(str(scratch), limits.scratch_bytes, mode="1777")
     for source, target in rw_binds:
         hand_over(source)
         mounts.bind("--bind", str(source), str(target))
     # The sandbox's own root is a tmpfs bwrap builds the mount points on: make it read-only, so
-    # the scratch directory and a private /tmp are the only places it can write.
+    # the tmpfs folders and the rw_binds are the only places it can write.
     cmd += ["--remount-ro", "/", "--chdir", str(chdir or scratch)]
     for key, value in (env or {}).items():
         cmd += ["--setenv", key, value]
@@ -301,17 +441,20 @@ def bwrap_command(argv, scratch, ro_binds=(), rw_binds=(), chdir=None, env=None)
     if _drops_root():
         cmd += [setpriv_path(), f"--reuid={uid}", f"--regid={gid}", "--clear-groups",
                 "--inh-caps=-all", "--bounding-set=-all", "--no-new-privs", "--"]
-    return cmd + list(argv)
+    # Unprivileged, before argv: the caller's files into the home (links are not followed:
+    # the scratch folder holds only what the caller wrote).
+    copy_in = 'cp -R "$0"/. "$HOME" && exec "$@"'
+    return cmd + ["/bin/sh", "-c", copy_in, INPUTS] + list(argv)
 
 
 class _Mounts:
-    """Adds binds to a bwrap command line, with every directory above a mount point made 0755
+    """Adds mounts to a bwrap command line, with every directory above a mount point made 0755
     first (bubblewrap running as root makes them 0700, which uid 65534 could not enter)."""
 
     def __init__(self, cmd):
         self.cmd, self.made, self.bound = cmd, set(), []
 
-    def bind(self, option, source, target):
+    def _parents(self, target):
         for parent in reversed(Path(target).parents):
             parent = str(parent)
             if parent == "/" or parent in self.made or \
@@ -319,8 +462,20 @@ class _Mounts:
                 continue
             self.cmd += ["--perms", "0755", "--dir", parent]
             self.made.add(parent)
+
+    def bind(self, option, source, target):
+        self._parents(target)
         self.cmd += [option, source, target]
         self.bound.append(target.rstrip("/") or "/")
+
+    def tmpfs(self, target, size, mode):
+        """A private tmpfs at target, bounded by size where bubblewrap can bound it."""
+        self._parents(target)
+        if tmpfs_sizes_supported():
+            self.cmd += ["--size", str(int(size))]
+        self.cmd += ["--perms", mode, "--tmpfs", target]
+        # Made, not bound: folders under it are made 0755 like any other mount point's parents.
+        self.made.add(target)
 
 
 def rlimits(limits, active, fallback=True):
@@ -379,6 +534,8 @@ def confiner(limits, group=None, fallback=True):
         # A controller it could not join (its group removed meanwhile) gets the rlimit instead.
         joined = group.join(os.getpid()) if group else set()
         apply_rlimits(limits, joined, fallback)
+        if fallback and "cpu" not in joined:
+            os.nice(CPU_NICE)     # no cpu cgroup: at least the grader itself comes first
     return confine
 
 
@@ -400,6 +557,8 @@ def _write(path, value):
 
 
 def _same(read, value):
+    if isinstance(value, str):
+        return read.split() == value.split()      # cpu.max: "quota period"
     page = os.sysconf("SC_PAGE_SIZE")
     try:
         number = int(read)
@@ -416,10 +575,14 @@ def _names(text):
 class ResourceGroup:
     """A cgroup for one sandboxed process tree, where the machine lets the grader make one.
 
-    cgroup v1: one group per controller, /sys/fs/cgroup/{memory,pids}/course-grading/<id>.
+    cgroup v1: one group per controller, /sys/fs/cgroup/{memory,pids,cpu}/course-grading/<id>.
     cgroup v2: one group under `course-grading`, made next to the grader's own cgroup (or
     higher up): a cgroup with processes cannot also have children with controllers ("no
-    internal processes"), so course-grading is made where `+memory +pids` can be enabled.
+    internal processes"), so course-grading is made where `+memory +pids +cpu` can be enabled.
+    The cpu controller gives each sandbox a quota of Limits.cpu_cores and the same weight as
+    every other sandbox (cpu.cfs_quota_us and cpu.shares on v1, cpu.max and cpu.weight on v2):
+    the scheduler shares the CPU between groups, not processes, so a sandbox running 48 busy
+    processes gets no more than one running one.
     A controller is active only once its limit has been written and read back; the ones that
     are not are replaced by rlimits (apply_rlimits), and `notes` says why.
     """
@@ -427,13 +590,14 @@ class ResourceGroup:
     def __init__(self, limits, root=None):
         self.limits = limits
         self.root = Path(root or CGROUP_ROOT)
-        self.name = uuid.uuid4().hex[:12]
+        # The grader's pid first: a later grading run removes groups whose grader is gone.
+        self.name = f"{os.getpid()}-{uuid.uuid4().hex[:12]}"
         self.dirs = {}     # controller -> its group's directory, for the active controllers
         self.notes = []
         if (self.root / "cgroup.controllers").is_file():
             self.layout = "v2"
             self._make_v2()
-        elif (self.root / "memory").is_dir() or (self.root / "pids").is_dir():
+        elif any((self.root / c).is_dir() for c in CONTROLLERS):
             self.layout = "v1"
             self._make_v1()
         else:
@@ -441,12 +605,24 @@ class ResourceGroup:
             self.notes.append(f"no cgroup hierarchy at {self.root}")
         announce(self)
 
+    def _limits(self):
+        """(controller, file, value, extra files) of each limit ResourceGroup sets: the first
+        file is read back to decide whether the controller is active."""
+        limits = self.limits
+        period = CPU_PERIOD_US
+        quota = max(1000, int(limits.cpu_cores * period))
+        if self.layout == "v1":
+            return [("memory", "memory.limit_in_bytes", limits.memory_bytes,
+                     {"memory.memsw.limit_in_bytes": limits.memory_bytes}),
+                    ("pids", "pids.max", limits.max_processes, {}),
+                    ("cpu", "cpu.cfs_quota_us", quota,
+                     {"cpu.cfs_period_us": period, "cpu.shares": CPU_SHARES_V1})]
+        return [("memory", "memory.max", limits.memory_bytes, {"memory.swap.max": 0}),
+                ("pids", "pids.max", limits.max_processes, {}),
+                ("cpu", "cpu.max", f"{quota} {period}", {"cpu.weight": CPU_WEIGHT_V2})]
+
     def _make_v1(self):
-        for controller, key, extra in (
-                ("memory", "memory.limit_in_bytes", "memory.memsw.limit_in_bytes"),
-                ("pids", "pids.max", None)):
-            value = self.limits.memory_bytes if controller == "memory" else \
-                self.limits.max_processes
+        for controller, key, value, extra in self._limits():
             base = self.root / controller
             if not (base / "cgroup.procs").is_file():
                 self.notes.append(f"no cgroup v1 {controller} hierarchy")
@@ -454,9 +630,15 @@ class ResourceGroup:
             path = base / CGROUP_PARENT / self.name
             try:
                 path.mkdir(parents=True)
+                # The period first: the kernel checks a quota against it.
+                if "cpu.cfs_period_us" in extra:
+                    _write(path / "cpu.cfs_period_us", extra["cpu.cfs_period_us"])
                 read = _write(path / key, value)
-                if extra and (path / extra).exists():
-                    _write(path / extra, value)    # memory + swap: no swapping past the limit
+                for name, other in extra.items():
+                    # memory + swap: no swapping past the limit (where swap is accounted);
+                    # cpu.shares: the same weight as every other sandbox.
+                    if name.startswith("cpu.shares") or (path / name).exists():
+                        _write(path / name, other)
             except OSError as exc:
                 self.notes.append(f"cgroup v1 {controller}: {exc.strerror or exc}")
                 _rmdir(path)
@@ -477,14 +659,16 @@ class ResourceGroup:
         except OSError as exc:
             self.notes.append(f"cgroup v2: {exc.strerror or exc}")
             return
-        for controller, key, value in (("memory", "memory.max", self.limits.memory_bytes),
-                                       ("pids", "pids.max", self.limits.max_processes)):
+        for controller, key, value, extra in self._limits():
             if controller not in enabled:
                 continue
             try:
                 read = _write(path / key, value)
-                if controller == "memory" and (path / "memory.swap.max").exists():
-                    _write(path / "memory.swap.max", 0)    # no swapping past the limit
+                for name, other in extra.items():
+                    # No swapping past the limit (where swap is accounted); cpu.weight: the
+                    # same weight as every other sandbox.
+                    if name == "cpu.weight" or (path / name).exists():
+                        _write(path / name, other)
             except OSError as exc:
                 self.notes.append(f"cgroup v2 {key}: {exc.strerror or exc}")
                 continue
@@ -496,7 +680,7 @@ class ResourceGroup:
             _rmdir(path)
 
     def _v2_parent(self):
-        """course-grading, with memory and pids enabled for its children: under the nearest
+        """course-grading, with memory, pids and cpu enabled for its children: under the nearest
         cgroup above the grader's own where that can be done (the root is exempt from the
         no-internal-processes rule, so the grader's own cgroup is tried only when it is the
         root). Returns (path, enabled controllers) or (None, set())."""
@@ -505,9 +689,10 @@ class ResourceGroup:
         bases += [p for p in own.parents if p == self.root or self.root in p.parents]
         for base in bases:
             try:
-                wanted = {"memory", "pids"} & _names((base / "cgroup.controllers").read_text())
+                wanted = set(CONTROLLERS) & _names((base / "cgroup.controllers").read_text())
                 if not wanted:
-                    self.notes.append(f"cgroup v2: memory and pids are not delegated to {base}")
+                    self.notes.append(f"cgroup v2: memory, pids and cpu are not delegated to "
+                                      f"{base}")
                     continue
                 enabled = _names((base / "cgroup.subtree_control").read_text())
                 if not wanted <= enabled:
@@ -653,10 +838,26 @@ def mechanisms(limits, group=None, fallback=True):
         processes = (f"rlimit RLIMIT_NPROC (the host user's tasks + {limits.max_processes})")
     else:
         processes = "nothing: no cgroup, and the rlimit stand-in is off"
+    cores = f"{limits.cpu_cores:g} core{'s' if limits.cpu_cores != 1 else ''}"
+    if "cpu" in active and layout == "v2":
+        cpu = f"cgroup v2 cpu.max ({cores}), cpu.weight {CPU_WEIGHT_V2} like every sandbox"
+    elif "cpu" in active:
+        cpu = f"cgroup v1 cpu.cfs_quota_us ({cores}), cpu.shares {CPU_SHARES_V1} like every " \
+              f"sandbox"
+    elif fallback:
+        cpu = (f"nice {CPU_NICE} only (no cpu cgroup): the grader comes first, but sandboxes "
+               f"are not shared fairly among themselves")
+    else:
+        cpu = "nothing: no cgroup, and the nice stand-in is off"
+    scratch = f"tmpfs of {limits.scratch_bytes >> 20} MB each for home, /tmp and /dev/shm" \
+        if tmpfs_sizes_supported() else \
+        "tmpfs for home, /tmp and /dev/shm, UNBOUNDED by size (bubblewrap older than 0.8 " \
+        "has no --size): only a memory cgroup bounds them"
     uid, _, how = sandbox_user()
     return {"memory": memory, "processes": processes, "host uid": f"{uid}, {how}",
             "file size": f"rlimit RLIMIT_FSIZE {limits.file_bytes >> 20} MB",
-            "cpu time": f"rlimit RLIMIT_CPU {limits.cpu_seconds} s"}
+            "cpu time": f"rlimit RLIMIT_CPU {limits.cpu_seconds} s",
+            "cpu share": cpu, "scratch": scratch}
 
 
 _announced = []
@@ -665,8 +866,9 @@ _announced = []
 def announce(group):
     """Say in the grading log which mechanism holds each limit: once, and again if it changes."""
     said = mechanisms(group.limits, group)
-    line = "; ".join(f"{k}: {said[k]}" for k in ("memory", "processes", "host uid"))
-    if group.notes and len(group.active) < 2:
+    line = "; ".join(f"{k}: {said[k]}" for k in ("memory", "processes", "cpu share",
+                                                 "host uid"))
+    if group.notes and len(group.active) < len(CONTROLLERS):
         line += f" (cgroups not used: {'; '.join(dict.fromkeys(group.notes))})"
     if line not in _announced:
         _announced.append(line)

@@ -96,3 +96,58 @@ def test_a_killed_run_rerun_gives_the_same_gradebook(tmp_path):
             submission = gb.find_submission_notebook("exercises", CHAPTER, student)
             ids = [grade.name for grade in submission.grades]
             assert len(ids) == len(set(ids)), (student, ids)
+
+
+def with_code_before_solutions(notebook_text, codes):
+    """The notebook with codes[i] put at the top of its i-th solution cell."""
+    nb = json.loads(notebook_text)
+    cells = [c for c in nb["cells"] if c["metadata"].get("nbgrader", {}).get("solution")]
+    for cell, code in zip(cells, codes):
+        source = "".join(cell["source"]) if isinstance(cell["source"], list) else cell["source"]
+        cell["source"] = code + source
+    return json.dumps(nb)
+
+
+# 48 busy processes, each in a session of its own, in the student's sandbox (its kernel, and
+# the verdict's process, which runs the same cells), busy for a minute.
+CPU_HOG = ("import os, time\n"
+           "end = time.monotonic() + 60\n"
+           "for _ in range(48):\n"
+           "    try:\n"
+           "        if os.fork() == 0:\n"
+           "            os.setsid()\n"
+           "            while time.monotonic() < end:\n"
+           "                pass\n"
+           "            os._exit(0)\n"
+           "    except OSError:\n"
+           "        break\n"
+           "time.sleep(20)\n")
+
+
+def test_an_honest_notebook_graded_beside_a_cpu_hog_gets_its_full_score(tmp_path):
+    """A verdict never depends on what else the machine grades: with 48 busy processes in
+    another student's sandbox, an honest Keras notebook (logistic_regression, whose judge trains
+    a model against a time budget) graded at the same time on the other worker still gets
+    10/10. Each sandbox gets its share of the CPU (a cgroup quota and weight), and the
+    training budget counts the judge's own CPU time."""
+    chapter = "logistic_regression"
+    course = copy_course(tmp_path / "course")
+    nbgrader(course, "generate_assignment", chapter, "--force")
+    correct = (ROOT / "samples/submitted/sample-correct" / chapter /
+               "exercises.ipynb").read_text()
+    hog = with_code_before_solutions(correct, [CPU_HOG])
+    for student, text in (("honest", correct), ("hog", hog)):
+        folder = course / "submitted" / student / chapter
+        folder.mkdir(parents=True)
+        (folder / "exercises.ipynb").write_text(text)
+    start = time.monotonic()
+    done = subprocess.run([str(BIN / "python"), "-m", "autograder", "grade", chapter,
+                           "--workers", "2"], cwd=course, env=nbgrader_env(),
+                          capture_output=True, text=True, timeout=900)
+    print(f"graded in {time.monotonic() - start:.0f} s\n{done.stdout}\n{done.stderr[-3000:]}")
+    assert done.returncode == 0, done.stderr[-3000:]
+    from nbgrader.api import Gradebook
+    with Gradebook(f"sqlite:///{course / 'gradebook.db'}") as gb:
+        got = {s.student_id: s.score for s in gb.assignment_submissions(chapter)}
+    assert got["honest"] == 10, (got, done.stderr[-3000:])
+    assert "hog" in got

@@ -11,7 +11,7 @@ import pytest
 
 from autograder import sandbox
 
-LIMITS = sandbox.Limits(memory_bytes=1 << 30, max_processes=10)
+LIMITS = sandbox.Limits(memory_bytes=1 << 30, max_processes=10, cpu_cores=1.5)
 NO_SUCH_PID = 2 ** 22 + 1       # above the kernel's largest pid_max: never a real process
 
 
@@ -27,7 +27,7 @@ def fallback_rlimits(group):
 
 
 def v1_tree(root):
-    for controller in ("memory", "pids"):
+    for controller in ("memory", "pids", "cpu"):
         (root / controller).mkdir(parents=True)
         (root / controller / "cgroup.procs").write_text("")
     return root
@@ -51,13 +51,20 @@ def test_v1_writes_both_limits_and_needs_no_rlimit(tmp_path, capsys):
     pids = root / "pids" / sandbox.CGROUP_PARENT / group.name
     assert (memory / "memory.limit_in_bytes").read_text() == str(1 << 30)
     assert (pids / "pids.max").read_text() == "10"
-    assert group.layout == "v1" and group.active == {"memory", "pids"}
+    cpu = root / "cpu" / sandbox.CGROUP_PARENT / group.name
+    # 1.5 cores: 150 ms of CPU time in every 100 ms period, and the same weight as any sandbox.
+    assert (cpu / "cpu.cfs_period_us").read_text() == "100000"
+    assert (cpu / "cpu.cfs_quota_us").read_text() == "150000"
+    assert (cpu / "cpu.shares").read_text() == "1024"
+    assert group.layout == "v1" and group.active == {"memory", "pids", "cpu"}
     assert fallback_rlimits(group) == set()
-    assert group.join(NO_SUCH_PID) == {"memory", "pids"}
+    assert group.join(NO_SUCH_PID) == {"memory", "pids", "cpu"}
     assert (memory / "cgroup.procs").read_text() == str(NO_SUCH_PID)
+    assert (cpu / "cgroup.procs").read_text() == str(NO_SUCH_PID)
     line = capsys.readouterr().err
     assert "memory: cgroup v1 memory.limit_in_bytes 1024 MB" in line
     assert "processes: cgroup v1 pids.max 10" in line
+    assert "cpu share: cgroup v1 cpu.cfs_quota_us (1.5 cores), cpu.shares 1024" in line
 
 
 def test_v1_limit_hits_are_read_from_oom_control_and_pids_events(tmp_path):
@@ -72,23 +79,25 @@ def test_v1_limit_hits_are_read_from_oom_control_and_pids_events(tmp_path):
 
 def test_v2_with_the_controllers_delegated(tmp_path, monkeypatch, capsys):
     """Root of the tree is the only place above the grader's own cgroup: course-grading goes
-    there, with +memory +pids enabled for it and for its children."""
+    there, with +cpu +memory +pids enabled for it and for its children."""
     root = v2_tree(tmp_path / "cgroup", monkeypatch=monkeypatch)
     group = sandbox.ResourceGroup(LIMITS, root=root)
     parent = root / sandbox.CGROUP_PARENT
     path = parent / group.name
-    assert (root / "cgroup.subtree_control").read_text() == "+memory +pids"
-    assert (parent / "cgroup.subtree_control").read_text() == "+memory +pids"
+    assert (root / "cgroup.subtree_control").read_text() == "+cpu +memory +pids"
+    assert (parent / "cgroup.subtree_control").read_text() == "+cpu +memory +pids"
     assert (path / "memory.max").read_text() == str(1 << 30)
     assert (path / "pids.max").read_text() == "10"
-    assert group.layout == "v2" and group.active == {"memory", "pids"}
-    assert group.dirs == {"memory": path, "pids": path}
+    assert (path / "cpu.max").read_text() == "150000 100000"
+    assert group.layout == "v2" and group.active == {"memory", "pids", "cpu"}
+    assert group.dirs == {"memory": path, "pids": path, "cpu": path}
     assert fallback_rlimits(group) == set()
     assert not (root / "grader.scope" / sandbox.CGROUP_PARENT).exists()
     group.join(NO_SUCH_PID)
     assert (path / "cgroup.procs").read_text() == str(NO_SUCH_PID)
     line = capsys.readouterr().err
     assert "memory: cgroup v2 memory.max 1024 MB; processes: cgroup v2 pids.max 10" in line
+    assert "cpu share: cgroup v2 cpu.max (1.5 cores), cpu.weight 100" in line
 
 
 def test_v2_parent_is_made_next_to_the_grader_not_under_it(tmp_path, monkeypatch):
@@ -118,7 +127,7 @@ def test_v2_limit_hits_are_read_from_memory_events_and_pids_events(tmp_path, mon
 
 def test_v2_without_the_controllers_delegated_falls_back_to_rlimits(tmp_path, monkeypatch,
                                                                     capsys):
-    root = v2_tree(tmp_path / "cgroup", controllers="cpu io", monkeypatch=monkeypatch)
+    root = v2_tree(tmp_path / "cgroup", controllers="io", monkeypatch=monkeypatch)
     group = sandbox.ResourceGroup(LIMITS, root=root)
     assert group.layout == "v2" and group.active == set()
     assert not (root / sandbox.CGROUP_PARENT).exists()
@@ -127,7 +136,18 @@ def test_v2_without_the_controllers_delegated_falls_back_to_rlimits(tmp_path, mo
     assert group.join(NO_SUCH_PID) == set()
     line = capsys.readouterr().err
     assert "memory: rlimit RLIMIT_AS 4096 MB" in line and "processes: rlimit RLIMIT_NPROC" in line
+    assert "cpu share: nice 10 only (no cpu cgroup)" in line
     assert "not delegated" in line
+
+
+def test_v2_with_only_cpu_delegated_shares_the_cpu_and_bounds_the_rest_by_rlimits(
+        tmp_path, monkeypatch):
+    root = v2_tree(tmp_path / "cgroup", controllers="cpu io", monkeypatch=monkeypatch)
+    group = sandbox.ResourceGroup(LIMITS, root=root)
+    assert group.active == {"cpu"}
+    assert (root / "cgroup.subtree_control").read_text() == "+cpu"
+    assert (group.dirs["cpu"] / "cpu.max").read_text() == "150000 100000"
+    assert fallback_rlimits(group) == {"RLIMIT_AS", "RLIMIT_NPROC"}
 
 
 def test_v2_read_only_tree_falls_back_to_rlimits(tmp_path, monkeypatch):
@@ -145,7 +165,7 @@ def test_v1_unwritable_memory_hierarchy_falls_back_for_memory_only(tmp_path):
     root = v1_tree(tmp_path / "cgroup")
     (root / "memory" / sandbox.CGROUP_PARENT).write_text("a file where a directory goes")
     group = sandbox.ResourceGroup(LIMITS, root=root)
-    assert group.active == {"pids"}
+    assert group.active == {"pids", "cpu"}
     assert fallback_rlimits(group) == {"RLIMIT_AS"}
 
 
@@ -159,7 +179,7 @@ def test_a_limit_that_does_not_read_back_is_not_active(tmp_path, monkeypatch):
 
     monkeypatch.setattr(sandbox, "_write", clamping)
     group = sandbox.ResourceGroup(LIMITS, root=v1_tree(tmp_path / "cgroup"))
-    assert group.active == {"pids"}
+    assert group.active == {"pids", "cpu"}
     assert fallback_rlimits(group) == {"RLIMIT_AS"}
     assert any("reads back" in note for note in group.notes)
 
@@ -176,3 +196,29 @@ def test_the_mechanisms_line_is_said_once_per_process(tmp_path, capsys):
     for _ in range(3):
         sandbox.ResourceGroup(LIMITS, root=root)
     assert capsys.readouterr().err.count("[sandbox] memory:") == 1
+
+
+def test_leftovers_of_a_grader_that_died_are_swept_and_a_running_graders_are_kept(
+        tmp_path, monkeypatch):
+    """Scratch folders and empty groups carry their grader's pid: the next grading run removes
+    those whose grader no longer runs (it died before cleaning up), never a running one's."""
+    import os
+
+    root = v1_tree(tmp_path / "cgroup")
+    tmp = tmp_path / "tmp"
+    tmp.mkdir()
+    dead, alive = NO_SUCH_PID, os.getpid()
+    for pid in (dead, alive):
+        (tmp / f"autograder-{pid}-kernel-scratch-abc" / "sub").mkdir(parents=True)
+        (tmp / f"autograder-{pid}-kernel-scratch-abc" / "sub" / "big").write_bytes(b"x" * 100)
+        for controller in ("memory", "pids", "cpu"):
+            (root / controller / sandbox.CGROUP_PARENT / f"{pid}-0123456789ab").mkdir(
+                parents=True)
+    (tmp / "unrelated-folder").mkdir()
+    removed = sandbox.sweep_leftovers(tmp=tmp, cgroup_root=root, force=True)
+    assert sorted(p.name for p in tmp.iterdir()) == [f"autograder-{alive}-kernel-scratch-abc",
+                                                     "unrelated-folder"]
+    for controller in ("memory", "pids", "cpu"):
+        assert [p.name for p in (root / controller / sandbox.CGROUP_PARENT).iterdir()] == \
+            [f"{alive}-0123456789ab"]
+    assert len(removed) == 4

@@ -21,7 +21,7 @@ def test_every_promise_holds_here(capsys):
     assert doctor.main([]) == 0
     output = capsys.readouterr().out
     assert rows_of(output) == {promise: "held" for promise in doctor.PROMISES.values()}
-    assert "doctor [9/9]" in output          # progress, as it goes
+    assert f"doctor [{len(doctor.PROMISES)}/{len(doctor.PROMISES)}]" in output   # progress
     assert "Every promise holds here." in output
 
 
@@ -55,3 +55,40 @@ def test_the_opt_out_says_what_is_lost(tmp_path, capsys, monkeypatch):
     output = capsys.readouterr().out
     assert "grading will run anyway, with no sandbox at all" in output
     assert "read every file this user can" in output and "network" in output
+
+
+def test_without_a_cpu_cgroup_the_cpu_share_is_weak_and_grading_goes_on(tmp_path, capsys,
+                                                                        monkeypatch):
+    """No cgroup at all (an empty fake tree): rlimits hold memory and processes, but nothing
+    shares the CPU between sandboxes. The table says so, and grading is not refused for it."""
+    monkeypatch.setattr(doctor.Doctor, "check", lambda self: [
+        getattr(self, name)() for name in ("memory", "processes", "cpu_share")])
+    assert doctor.main(["--cgroup-root", str(tmp_path)]) == 0
+    output = capsys.readouterr().out
+    rows = rows_of(output)
+    assert rows[doctor.PROMISES["cpu_share"]] == "weak"
+    assert "nice 10 only (no cpu cgroup)" in output and "Weaker here" in output
+
+
+def test_a_cpu_quota_the_kernel_does_not_enforce_is_not_held(tmp_path):
+    """A fake v1 tree takes the quota's file but enforces nothing: the probe's busy processes
+    then get more than the quota (two cores on an idle two-core machine), and the row says so."""
+    for controller in ("memory", "pids", "cpu"):
+        (tmp_path / controller).mkdir()
+        (tmp_path / controller / "cgroup.procs").write_text("")
+    row = doctor.Doctor(cgroup_root=tmp_path).cpu_share()
+    assert row.mechanism.startswith("cgroup v1 cpu.cfs_quota_us (0.5 cores)")
+    assert not row.held and row.required, row
+    real = doctor.Doctor().cpu_share()
+    assert real.held, real
+
+
+def test_scratch_without_a_size_bound_is_not_held(monkeypatch):
+    """The tmpfs folders are bounded by bubblewrap's --size: without it the probe writes twice
+    the bound into each of them, and the row says so."""
+    monkeypatch.setattr(sandbox, "tmpfs_sizes_supported", lambda: False)
+    row = doctor.Doctor().scratch()
+    assert not row.held and "UNBOUNDED" in row.mechanism, row
+    monkeypatch.undo()
+    row = doctor.Doctor().scratch()
+    assert row.held and "nothing written to the machine's disk" in row.detail, row

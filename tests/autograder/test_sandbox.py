@@ -264,7 +264,7 @@ def test_grading_leaves_nothing_behind_even_when_a_kernel_dies(tmp_path, monkeyp
     private_tmp = tmp_path / "tmp"
     private_tmp.mkdir()
     monkeypatch.setenv("TMPDIR", str(private_tmp))
-    in_tmp = {p.name for p in Path("/tmp").glob("kernel-*")}
+    in_tmp = _grading_folders_in_tmp()
     nbgrader(course, "autograde", chapter, "--force", check=False)
     nbgrader(course, "export", "--to", "grades.csv")
     with open(course / "grades.csv") as f:
@@ -274,13 +274,18 @@ def test_grading_leaves_nothing_behind_even_when_a_kernel_dies(tmp_path, monkeyp
     graded = json.loads((course / "autograded/good" / chapter / "exercises.ipynb").read_text())
     assert all(c.get("execution_count") for c in graded["cells"] if c["cell_type"] == "code")
     assert sorted(p.name for p in private_tmp.iterdir()) == []
-    assert {p.name for p in Path("/tmp").glob("kernel-*")} <= in_tmp | _kernels_of_others()
+    assert _grading_folders_in_tmp() <= in_tmp | _kernels_of_others()
+
+
+def _grading_folders_in_tmp():
+    """The folders gradings make in /tmp (socket folders go there when TMPDIR is long)."""
+    return {p.name for pattern in ("kernel-*", "autograder-*") for p in Path("/tmp").glob(pattern)}
 
 
 def _kernels_of_others():
-    """kernel-* folders in /tmp that other gradings, running now, are using."""
-    return {p.name for p in Path("/tmp").glob("kernel-*")
-            if time.time() - p.stat().st_mtime < 120}
+    """Grading folders in /tmp that other gradings, running now, are using."""
+    return {name for name in _grading_folders_in_tmp()
+            if time.time() - (Path("/tmp") / name).stat().st_mtime < 120}
 
 
 def test_a_loop_that_never_ends_costs_seconds_not_minutes():
@@ -362,3 +367,65 @@ def f(x):
     assert given, "matplotlib built its own font list instead of reading the one it was given"
     assert not any("Fontconfig" in line or "Matplotlib is building the font cache" in line
                    for line in report.log), report.log
+
+
+def test_an_environment_reached_through_a_symbolic_link_runs_sandboxed(tmp_path):
+    """A `.venv` that is a link (to a bigger disk, say): the grader's sys.executable names the
+    link, so the sandbox shows the environment at that path too, not only where it really is
+    (sandboxed processes used to exit 127: no such file)."""
+    import subprocess
+    import sys
+
+    link = tmp_path / "linked-venv"
+    link.symlink_to(Path(sys.prefix).resolve())
+    program = ("import sys; from autograder.runner import Call, run_calls; "
+               "report = run_calls(['def f():\\n    return 41 + 1\\n'], [Call('k', 'f')]); "
+               "print(sys.executable, report.outcomes['k'].value, report.log)")
+    done = subprocess.run([str(link / "bin" / "python"), "-c", program], capture_output=True,
+                          text=True, timeout=120, cwd=ROOT,
+                          env={**os.environ, "PYTHONPATH": str(ROOT)})
+    assert done.returncode == 0, done.stderr[-2000:]
+    executable, value = done.stdout.split()[:2]
+    assert executable.startswith(str(link)) and value == "42", done.stdout
+
+
+def test_kernel_stderr_reaches_the_log_escaped_and_bounded_never_the_graders_stderr(tmp_path):
+    """A kernel's fd 2 used to be the grading command's own stderr: forged 'graded' lines,
+    terminal escape sequences and 200 MB reached the instructor's terminal."""
+    import logging
+
+    import nbformat
+    from nbclient import NotebookClient
+
+    from autograder.kernel import SandboxedKernelManager
+
+    forged = ("import os\n"
+              "chunk = b'x' * (1 << 20) + b'\\n'\n"
+              "for _ in range(20):\n"
+              "    os.write(2, chunk)\n"
+              "os.write(2, b'\\x1b[2J\\x1b[H[1/1] alice: graded 10/10\\n' * 3)\n"
+              "os.write(2, b'the end\\x07\\n')\n")
+    nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(forged)])
+    nb.metadata.kernelspec = {"name": "python3", "display_name": "Python 3",
+                              "language": "python"}
+    records = []
+    handler = logging.Handler()
+    handler.emit = lambda record: records.append(record.getMessage())
+    log = logging.getLogger("traitlets")       # the kernel manager's log outside an app
+    log.addHandler(handler)
+    level, log.level = log.level, logging.INFO
+    stderr_before = os.fstat(2).st_size if os.path.isfile("/proc/self/fd/2") else None
+    client = NotebookClient(nb, kernel_manager_class=SandboxedKernelManager, timeout=60,
+                            resources={"metadata": {"path": str(tmp_path)}})
+    try:
+        client.execute()
+    finally:
+        log.removeHandler(handler)
+        log.setLevel(level)
+    quoted = "\n".join(m for m in records if "kernel stderr |" in m)
+    assert "kernel stderr | \\x1b[2J\\x1b[H[1/1] alice: graded 10/10" in quoted
+    assert "the end\\x07" in quoted and "\x1b" not in quoted and "\x07" not in quoted
+    assert len(quoted) < 10_000
+    assert any("the kernel wrote 20971" in m for m in records)    # 20 MB, counted not quoted
+    if stderr_before is not None:      # pytest captures fd 2 into a file: nothing reached it
+        assert os.fstat(2).st_size - stderr_before < 100_000
