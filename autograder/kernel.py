@@ -3,10 +3,9 @@
 import os
 import signal
 import subprocess
-import tempfile
 
-from jupyter_client.manager import AsyncKernelManager
-
+from autograder.kernel_channels import BoundedChannelsKernelManager
+from autograder.safe_text import printable_lines
 from autograder.sandbox import (
     Limits,
     ResourceGroup,
@@ -18,17 +17,24 @@ from autograder.sandbox import (
     remove_tree,
     require_sandbox,
     sandbox_user,
+    scratch_dir,
     seed_home,
 )
 
+STDERR_QUOTED_LINES = 20      # of the kernel's stderr, quoted (escaped) in the grading log
 
-class SandboxedKernelManager(AsyncKernelManager):
+
+# Its channels go through a relay that bounds what the kernel can send (kernel_channels.py).
+class SandboxedKernelManager(BoundedChannelsKernelManager):
     """A kernel manager whose kernel runs in the sandbox and talks over Unix sockets.
 
     The kernel's network namespace is cut, so the kernel and nbgrader speak ZeroMQ over IPC
     socket files in a directory of their own, the only thing (with the connection file and a
     scratch copy of the notebook's folder) the sandbox shares with the grader. Whatever the
     kernel did, even died, `release()` leaves none of it behind: no process, no directory.
+    What it writes to its stdout is dropped; its stderr goes to a file (bounded by the file-size
+    limit) of which the grading log quotes the last lines, escaped, never to the grader's own
+    stderr, where it could forge lines of the grading command's output.
     """
 
     def __init__(self, **kwargs):
@@ -39,8 +45,8 @@ class SandboxedKernelManager(AsyncKernelManager):
         self._memory_hit = False
         self.limits = Limits()
 
-    def _tempdir(self, prefix):
-        path = tempfile.mkdtemp(prefix=prefix)
+    def _tempdir(self, kind, short=False):
+        path = scratch_dir(kind, short)
         self._dirs.append(path)
         return path
 
@@ -49,13 +55,13 @@ class SandboxedKernelManager(AsyncKernelManager):
             # Made here rather than in __init__: a manager that never starts a kernel leaves
             # nothing in /tmp. A restart keeps it (the connection file names it).
             self.transport = "ipc"
-            self.ip = os.path.join(self._tempdir("kernel-ipc-"), "kernel")
+            self.ip = os.path.join(self._tempdir("ipc", short=True), "kernel")
         kernel_cmd, kw = await super()._async_pre_start_kernel(**kw)
         if not self.sandboxed:
             return kernel_cmd, kw
         self._close_group()           # a restarted kernel gets a fresh group
         cwd = kw.get("cwd") or os.getcwd()
-        scratch = self._tempdir("kernel-scratch-")
+        scratch = self._tempdir("kernel-scratch")
         # The kernel works in a copy of the notebook's folder: what it writes is thrown away.
         # Notebooks stay out (the one being graded is nbgrader's), and so do links, devices and
         # FIFOs: only directories and regular files are copied.
@@ -71,14 +77,40 @@ class SandboxedKernelManager(AsyncKernelManager):
         ipc_dir = os.path.dirname(self.ip)
         wrapped = bwrap_command(
             kernel_cmd, scratch, ro_binds=[self.connection_file], rw_binds=[(ipc_dir, ipc_dir)],
-            env=child_env(MPLBACKEND="module://matplotlib_inline.backend_inline"))
+            env=child_env(self.limits, MPLBACKEND="module://matplotlib_inline.backend_inline"),
+            limits=self.limits)
         self._group = ResourceGroup(self.limits)
         kw["preexec_fn"] = confiner(self.limits, self._group)
         kw["cwd"] = scratch
         # What the kernel writes to its own stdout (ipykernel's connection banner, a student's
         # os.system output) reaches no grader's terminal: the notebook's outputs come over ZeroMQ.
         kw["stdout"] = subprocess.DEVNULL
+        self._quote_stderr()          # of a kernel this manager restarts
+        self._stderr_path = os.path.join(self._tempdir("kernel-stderr"), "stderr.txt")
+        self._stderr = open(self._stderr_path, "wb")
+        kw["stderr"] = self._stderr
         return wrapped, kw
+
+    _stderr = _stderr_path = None
+
+    def _quote_stderr(self):
+        """Quote the end of what the kernel wrote to its stderr in the grading log, escaped."""
+        if self._stderr is None:
+            return
+        self._stderr.close()
+        self._stderr = None
+        try:
+            with open(self._stderr_path, "rb") as f:
+                f.seek(0, os.SEEK_END)
+                size = f.tell()
+                f.seek(max(0, size - 4000))
+                lines, _ = printable_lines(f.read(), STDERR_QUOTED_LINES)
+        except OSError:
+            return
+        if lines:
+            self.log.info("[sandbox] the kernel wrote %d bytes to its stderr; the last lines, "
+                          "escaped:\n%s", size, "\n".join(f"  kernel stderr | {line}"
+                                                         for line in lines))
 
     async def _async_signal_kernel(self, signum):
         """An interrupt (SIGINT) goes to the processes inside the sandbox. jupyter_client sends
@@ -117,6 +149,7 @@ class SandboxedKernelManager(AsyncKernelManager):
     def release(self):
         """Kill whatever the kernel left and remove the sandbox's directories (idempotent)."""
         self._close_group()
+        self._quote_stderr()
         for path in self._dirs:
             remove_tree(path)
         self._dirs = []

@@ -7,7 +7,7 @@ import threading
 from nbclient.exceptions import CellTimeoutError
 from nbformat.v4 import new_output
 from nbgrader.preprocessors import Execute
-from traitlets import Integer, default
+from traitlets import Bool, Integer, default
 
 from autograder.kernel import SandboxedKernelManager
 
@@ -37,6 +37,15 @@ class SandboxedExecute(Execute):
     keras_timeout = Integer(300, help="Seconds a cell that uses Keras may run (other cells "
                                       "have Execute.timeout).").tag(config=True)
 
+    # Widget state is not kept: InertOutputs drops it from the stored notebook anyway (a page
+    # would load a widget manager for it), and kept while the kernel runs it cost the grader
+    # whatever the kernel sent (hundreds of MB of comm_open state), past the output limit.
+    store_widget_state = Bool(False, help="Keep the kernel's widget state (nbclient's "
+                                          "option).").tag(config=True)
+
+    # Per notebook, set again by preprocess.
+    _output_bytes, _flood_noted, _note_shown, _who = 0, False, False, "?"
+
     def __init__(self, *args, **kwargs):
         kwargs.setdefault("kernel_manager_class", SandboxedKernelManager)
         super().__init__(*args, **kwargs)
@@ -62,7 +71,8 @@ class SandboxedExecute(Execute):
         return km
 
     def preprocess(self, nb, resources, km=None):
-        self._output_bytes, self._flood_noted, self._stopped = 0, False, ""
+        self._output_bytes, self._flood_noted, self._note_shown = 0, False, False
+        self._stopped = ""
         self._keras_names, self._cell_budget, self._managers = set(), self.timeout, []
         self._timeouts = 0
         self._who = who = "/".join(str(resources.get("nbgrader", {}).get(k, "?"))
@@ -81,7 +91,10 @@ class SandboxedExecute(Execute):
             timer.cancel()
             # nbclient cleans up after a normal run; not after a kernel that failed to start.
             for manager in self._managers:
+                getattr(manager, "stop_relay", lambda: None)()
                 getattr(manager, "release", lambda: None)()
+                if getattr(manager, "relay_report", ""):
+                    self.log.warning("[sandbox] %s: channel limit: %s", who, manager.relay_report)
             if self._flood_noted:
                 self.log.warning("[sandbox] %s: output limit: more than %d bytes of output; the "
                                  "rest was dropped", who, self.max_output_bytes)
@@ -112,21 +125,72 @@ class SandboxedExecute(Execute):
                 pass
 
     def _death_reason(self, exc):
-        km = getattr(self, "km", None)
-        if km is not None and getattr(km, "memory_limit_hit", lambda: False)():
+        # nbclient has let go of its manager (self.km) by now: the ones this made are asked.
+        if any(getattr(manager, "memory_limit_hit", lambda: False)() for manager in self._managers):
             return "memory limit: the kernel was killed for using too much memory"
+        if any(getattr(manager, "channel_cut", None) == "iopub" for manager in self._managers):
+            # Output no message can carry: the notebook's output limit was long passed, so what
+            # the later cells would print would have been dropped anyway.
+            self._flood_noted = True
+            return "output limit: the kernel sent output too large for its channel to hold, " \
+                   "and was stopped"
+        if any(getattr(manager, "channel_limit_hit", False) for manager in self._managers):
+            return "channel limit: the kernel sent more than its channels hold, and was stopped"
+        if type(exc).__name__ == "CellTimeoutError" and "IOPub" in str(exc):
+            return f"the output of a cell did not end within {self.iopub_timeout} s of its " \
+                   f"reply (the kernel's messages were lost, or it stopped sending)"
         if type(exc).__name__ == "CellTimeoutError":
             return f"time limit: a cell ran longer than {self._cell_budget} s and the kernel " \
                    f"did not recover"
         return f"the kernel stopped ({type(exc).__name__}: {str(exc)[:200]})"
 
+    def _within_limit(self, size, outs=None):
+        """Count `size` bytes against the output limit; False (and a note) once past it."""
+        self._output_bytes += size
+        if self._output_bytes <= self.max_output_bytes:
+            return True
+        self._flood_noted = True
+        if outs is not None and not self._note_shown:     # in the first cell output can go
+            self._note_shown = True
+            outs.append(new_output("stream", name="stdout", text=(
+                f"\n[output limit: more than {self.max_output_bytes} bytes of output; the "
+                f"rest was dropped]\n")))
+        return False
+
     def output(self, outs, msg, display_id, cell_index):
-        self._output_bytes += len(json.dumps(msg.get("content", {}), default=str))
-        if self._output_bytes > self.max_output_bytes:
-            if not self._flood_noted:
-                self._flood_noted = True
-                outs.append(new_output("stream", name="stdout", text=(
-                    f"\n[output limit: more than {self.max_output_bytes} bytes of output; the "
-                    f"rest was dropped]\n")))
+        # A message the channel relay dropped for its size comes as a note saying how large it
+        # was: that much output counts (a flood of large writes is an output flood).
+        dropped = (msg.get("metadata") or {}).get("dropped_bytes", 0)
+        dropped = dropped if isinstance(dropped, int) and dropped > 0 else 0
+        if not self._within_limit(_size(msg) + dropped, outs):
             return None
         return super().output(outs, msg, display_id, cell_index)
+
+    def _update_display_id(self, display_id, msg):
+        # An update replaces every output shown under its display id: it costs its size as
+        # many times (a thousand tiny outputs updated with 2 MB each would store 2 GB).
+        shown = sum(len(at) for at in self._display_id_map.get(display_id, {}).values())
+        if shown and not self._within_limit(shown * _size(msg)):
+            return
+        super()._update_display_id(display_id, msg)
+
+    def handle_comm_msg(self, outs, msg, cell_index):
+        # What nbclient keeps of a comm counts against the output limit like an output: each
+        # comm_open (an output widget keeps its state), and state updates if widget state is
+        # kept. Past the limit, comm messages are ignored. A malformed one is ignored too,
+        # rather than ending the notebook.
+        kept = msg["msg_type"] == "comm_open" or self.store_widget_state
+        if kept and not self._within_limit(_size(msg), outs):
+            return
+        try:
+            super().handle_comm_msg(outs, msg, cell_index)
+        except (KeyError, TypeError, AttributeError, AssertionError, IndexError, ValueError) \
+                as exc:
+            self.log.debug("[sandbox] %s: comm message ignored (%s: %s)", self._who,
+                           type(exc).__name__, str(exc)[:200])
+
+
+def _size(msg):
+    """Bytes of a kernel message's content and binary buffers, as a notebook would store them."""
+    content = len(json.dumps(msg.get("content", {}), default=str))
+    return content + sum(len(buffer) for buffer in msg.get("buffers") or ())
