@@ -23,6 +23,7 @@ from nbgrader.preprocessors import (  # noqa: E402
 )
 
 from autograder.preprocessors import (  # noqa: E402
+    InertOutputs,
     SandboxedExecute,
     ScrubNbgraderMetadata,
     StartTrustedVerdict,
@@ -70,6 +71,9 @@ c.OverwriteCells.add_missing_cells = True
 # prints what its kernel executed (IPython's `In`) shows only the visible tests.
 # StartTrustedVerdict starts the verdict's process before the kernel runs, so the two overlap
 # (the verdict reads only the code cells, which execution does not change).
+# InertOutputs, last before the notebook is stored, leaves of what the student wrote or printed
+# only text and PNG/JPEG images, so no student script runs when the formgrader or the feedback
+# page shows the autograded notebook (the course's own locked cells render as written).
 c.Autograde.autograde_preprocessors = [
     ClearHiddenTests,
     StartTrustedVerdict,
@@ -78,11 +82,23 @@ c.Autograde.autograde_preprocessors = [
     ClearMetadataPreprocessor,
     LimitOutput,
     TrustedVerdict,
+    InertOutputs,
     SaveAutoGrades,
     AssignLatePenalties,
     CheckCellMetadata,
 ]
 
 # Feedback shows the student's own notebook; hidden tests were stripped before execution, and
-# ClearHiddenTests here keeps that true of a gradebook graded before that.
-c.GenerateFeedback.preprocessors = [GetGrades, ClearHiddenTests, CSSHTMLHeaderPreprocessor]
+# ClearHiddenTests here keeps that true of a gradebook graded before that. InertOutputs likewise
+# makes inert the notebooks graded before it existed.
+c.GenerateFeedback.preprocessors = [GetGrades, ClearHiddenTests, InertOutputs,
+                                    CSSHTMLHeaderPreprocessor]
+
+# The HTMLExporter renders both the feedback and the formgrader's view of a submission. There,
+# InertOutputs covers notebooks graded before it existed (it is idempotent, so feedback running
+# it twice changes nothing); sanitize_html makes the templates drop scripts and clean HTML as a
+# second line; and a very large code cell is shown as plain text instead of highlighted (IPython's
+# lexer takes minutes on some 100 KB cells): HighlightUnlessLarge.max_chars sets how large.
+c.HTMLExporter.preprocessors = [InertOutputs]
+c.HTMLExporter.sanitize_html = True
+c.HTMLExporter.filters = {"highlight_code": "autograder.highlight.HighlightUnlessLarge"}
