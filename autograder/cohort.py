@@ -26,8 +26,10 @@ How one submission travels:
 
 A worker runs the sandbox self-test (`python -m autograder doctor`) when it joins and offers the
 `autograder-sandbox` resource only if every promise holds (or the grading machine opted out);
-submissions go only to workers offering it. A worker that dies mid-run loses nothing: Dask runs
-its submissions again elsewhere, and each result is written once.
+submissions go only to workers offering it (a worker a LocalCluster restarts runs it again).
+A worker that dies mid-run loses nothing (`autograder.attempts`): its submissions are graded again
+elsewhere, each result is written once, and a submission whose grading killed its worker twice is
+not graded a third time but reported as failed.
 """
 
 import argparse
@@ -49,6 +51,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from distributed.diagnostics.plugin import WorkerPlugin
+
+from autograder.safe_text import printable
 
 RESOURCE = "autograder-sandbox"
 MARKER = ".autograder-graded.json"       # in autograded/<student>/<chapter>/; nbgrader ignores .*
@@ -201,7 +205,7 @@ def grade_on_worker(bundle, student, files):
     from nbgrader.utils import capture_log
 
     start = time.perf_counter()
-    with tempfile.TemporaryDirectory(prefix="autograder-grade-") as tmp:
+    with tempfile.TemporaryDirectory(prefix=f"autograder-{os.getpid()}-cohort-") as tmp:
         root = Path(tmp)
         (root / "nbgrader_config.py").write_text(bundle.config_text)
         (root / "gradebook.db").write_bytes(bundle.seed_db)
@@ -380,7 +384,8 @@ class GradebookWriter:
         folder = Path(self.coursedir.root) / LOGS / self.chapter
         folder.mkdir(parents=True, exist_ok=True)
         text = result.get("log", "") + (f"\n{result['error']}" if result.get("error") else "")
-        (folder / f"{student}.log").write_text(f"graded on {result.get('worker', '?')}\n{text}")
+        how = "not graded again on" if result.get("killed") else "graded on"
+        (folder / f"{student}.log").write_text(f"{how} {result.get('worker', '?')}\n{text}")
 
     def submitted(self, student):
         return Path(self.coursedir.format_path(self.coursedir.submitted_directory, student,
@@ -648,11 +653,14 @@ class Cluster:
         self.n_workers = workers or os.cpu_count() or 1
         self.scheduler = scheduler
         self.workers = []
-        self._local = self._client = None
+        self._local = self._client = self._config = None
 
     def client(self, stream=sys.stderr):
         if self._client is None:
+            import dask
             from distributed import Client, LocalCluster
+
+            from autograder.attempts import local_cluster_config
 
             if self.scheduler:
                 stream.write(f"Connecting to the Dask scheduler at {self.scheduler}\n")
@@ -660,6 +668,7 @@ class Cluster:
             else:
                 stream.write(f"Starting {self.n_workers} local worker process(es); each runs "
                              f"the sandbox self-test first\n")
+                self._config = dask.config.set(local_cluster_config(SELF_TEST_TIMEOUT))
                 self._local = LocalCluster(n_workers=self.n_workers, threads_per_worker=1,
                                            processes=True, dashboard_address=None,
                                            silence_logs=logging.ERROR, host="127.0.0.1")
@@ -673,7 +682,9 @@ class Cluster:
             self._client.close()
         if self._local is not None:
             self._local.close()
-        self._client = self._local = None
+        if self._config is not None:
+            self._config.__exit__(None, None, None)
+        self._client = self._local = self._config = None
 
     def __enter__(self):
         return self
@@ -707,25 +718,15 @@ def _wait_for_sandboxed_workers(client, stream, timeout=SELF_TEST_TIMEOUT):
 
 
 def _grade_jobs(client, bundle, jobs, writer, run, progress):
-    from distributed import as_completed
+    from autograder.attempts import grade_all
 
-    bundle_future = client.scatter(bundle, broadcast=True)
-    futures = {}
-    for student, digest, files in jobs:
-        future = client.submit(grade_on_worker, bundle_future, student, files,
-                               key=f"grade-{bundle.chapter}-{student}-{digest[:12]}",
-                               resources={RESOURCE: 1}, pure=False, retries=0)
-        futures[future] = (student, digest)
-    for future in as_completed(futures):
-        student, digest = futures.pop(future)
-        try:
-            result = future.result()
-        except Exception as exc:          # the worker died too often, or grading raised
+    for student, digest, result in grade_all(client, bundle, jobs, grade_on_worker,
+                                             resources={RESOURCE: 1}):
+        if isinstance(result, Exception):     # grading raised, or the cluster kept dying
             writer.drop(student)
-            _finish(run, progress, Outcome(student, "failed", f"{type(exc).__name__}: {exc}"))
+            _finish(run, progress, Outcome(student, "failed",
+                                           f"{type(result).__name__}: {result}"))
             continue
-        finally:
-            future.release()
         writer.keep_log(student, result)
         if not result["ok"]:
             writer.drop(student)
@@ -748,7 +749,8 @@ def _grade_jobs(client, bundle, jobs, writer, run, progress):
 def _why(result):
     lines = [line for line in (result["log"] or "").splitlines() if line.startswith("[ERROR]")]
     text = lines[-1][len("[ERROR] "):] if lines else (result["error"] or "").strip()
-    return (text.splitlines() or ["nbgrader wrote no autograded notebook"])[-1][:300]
+    # The error may quote the notebook: escaped, it cannot forge the command's own lines.
+    return printable((text.splitlines() or ["nbgrader wrote no autograded notebook"])[-1], 300)
 
 
 def summary(run):
