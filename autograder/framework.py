@@ -1,9 +1,11 @@
 """The pieces every check is made of: cases, comparisons, verdicts and the feedback text."""
 
+import contextvars
 import hashlib
 import inspect
 import re
 import secrets
+import time
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -248,10 +250,48 @@ class Check:
         return None
 
 
+@dataclass(frozen=True)
+class Deadline:
+    """The time one notebook's verdict may take, from the start of its student process to the
+    end of its last judge: `seconds` in all, running out at `at` (time.monotonic())."""
+
+    seconds: float
+    at: float
+
+    @classmethod
+    def after(cls, seconds):
+        return cls(float(seconds), time.monotonic() + seconds)
+
+    def left(self):
+        """Seconds left; zero or less once it has run out."""
+        return self.at - time.monotonic()
+
+    def ran_out(self, what):
+        """The sentence a student reads when it ran out: `what` is what it ran out during."""
+        return (f"the notebook's verdict time ({self.seconds:g} s for running its code and "
+                f"judging every exercise) ran out {what}")
+
+
+# The notebook's Deadline while run_checks judges its checks. Most checks compare values here
+# and never look at it; a check that runs a process of its own (a Keras model's judge) bounds
+# that process by it, so that no judge outlives the notebook's verdict time. A context variable,
+# not an argument of compare(): checks are shared instances, and notebooks may be judged in
+# several threads at once (StartTrustedVerdict's, a cohort worker's).
+_NOTEBOOK_DEADLINE = contextvars.ContextVar("notebook_deadline", default=None)
+
+
+def notebook_deadline():
+    """The Deadline of the notebook being judged, or None (run_checks without total_timeout)."""
+    return _NOTEBOOK_DEADLINE.get()
+
+
 def run_checks(checks, cells, seed=None, load_timeout=60.0, total_timeout=None):
     """Run several checks against one body of student code in one child process.
 
-    Returns ({exercise_id: Verdict}, RunReport)."""
+    `total_timeout` is the notebook's deadline: it bounds the student's process and then every
+    judge a check starts (notebook_deadline()); without it the student's process has
+    run_calls' default and judges only their own limits. Returns ({exercise_id: Verdict},
+    RunReport)."""
     seed = secrets.randbits(63) if seed is None else seed
     plan = []
     all_calls = []
@@ -260,10 +300,15 @@ def run_checks(checks, cells, seed=None, load_timeout=60.0, total_timeout=None):
         cases, calls = check.make_calls(rng)
         plan.append((check, cases, calls))
         all_calls.extend(calls)
+    deadline = None if total_timeout is None else Deadline.after(total_timeout)
     report = run_calls(cells, all_calls, load_timeout=load_timeout, total_timeout=total_timeout)
     verdicts = {}
-    for check, cases, calls in plan:
-        verdicts[check.exercise_id] = check.judge(cases, calls, report.outcomes, seed)
+    token = _NOTEBOOK_DEADLINE.set(deadline)
+    try:
+        for check, cases, calls in plan:
+            verdicts[check.exercise_id] = check.judge(cases, calls, report.outcomes, seed)
+    finally:
+        _NOTEBOOK_DEADLINE.reset(token)
     return verdicts, report
 
 

@@ -10,12 +10,13 @@ sandbox, under the same limits as the student's own process:
 It imports only the standard library, NumPy and Keras (nothing of the course: no `solutions`, no
 student code; Keras rebuilds the model in safe mode, so no Lambda or custom class can run).
 
-JOB.json holds {"config", "compile_config", "requirements", "training", "budgets", "data"} (see
-autograder.keras_models.judge_model, which writes it; the data are .npy files beside it). The
-judge writes JSON lines to RESULT_FD:
+JOB.json holds {"config", "compile_config", "requirements", "training", "budgets", "threads",
+"data"} (see autograder.keras_models.judge_model, which writes it; the data are .npy files beside
+it). The judge writes JSON lines to RESULT_FD:
 
     {"event": "phase", "phase": "building" | "training" | "predicting"}
     {"event": "result", "verdict": "rejected", "reason": "<text for the student>"}
+    {"event": "result", "verdict": "rejected", "reason": "...", "stopped": "timeout"}
     {"event": "result", "verdict": "trained", "facts": {...}, "outputs": [[...], ...]}
 
 `outputs` are the trained model's outputs on the held-out inputs; the held-out labels never
@@ -27,6 +28,12 @@ budgets and to check its input and output sizes, (3) builds it for real under a 
 runs it on a probe batch, to see whether its outputs are already probabilities, and (4) trains it,
 projecting the training time from the first batches and stopping as soon as it would break the
 training budget.
+
+The training budget is this process's CPU time (time.process_time(): every thread of it), so a
+verdict does not depend on what else the grading machine is doing: a judge that waits for the
+CPU behind other sandboxes spends wall-clock time, not budget. TensorFlow runs `threads` threads
+(the sandbox's CPU quota), so on an idle machine CPU seconds and wall seconds agree. Wall-clock
+time only bounds training as a backstop (budgets["train_wall_seconds"], generous).
 """
 
 import difflib
@@ -41,6 +48,12 @@ import traceback
 import numpy as np
 
 STARTED = time.monotonic()   # TensorFlow's import, the slow part of starting, comes after
+WATCHDOG_GRACE = 2.0         # CPU seconds past the budget before the watchdog stops a batch
+# The wall-clock backstop of training: WALL_FACTOR times the budget, plus WALL_SLACK seconds for
+# a tiny budget. It decides only when the judge got less than 1 / WALL_FACTOR of a core.
+WALL_FACTOR = 2.5
+WALL_SLACK = 10.0
+WATCHDOG_POLL = 0.25         # seconds between the watchdog's looks at the clocks
 
 PROBABILITY_OUTPUTS = ("sigmoid", "softmax")
 
@@ -178,6 +191,11 @@ def shape_problem(input_shapes, output_shapes, requirements):
     return None
 
 
+def wall_backstop(train_seconds):
+    """Wall-clock seconds after which training is stopped, whatever CPU time it used."""
+    return WALL_FACTOR * train_seconds + WALL_SLACK
+
+
 def projected_seconds(elapsed, timed_batches, timed_seconds, batches_left):
     """The training time if the remaining batches run at the measured steady rate."""
     return elapsed + timed_seconds / timed_batches * batches_left
@@ -186,10 +204,17 @@ def projected_seconds(elapsed, timed_batches, timed_seconds, batches_left):
 # ----------------------------------------------------------------------------------------------
 # Keras.
 
-def import_keras():
+def import_keras(threads=1):
+    """Keras, with TensorFlow's thread pools set to `threads` before it runs anything: more
+    threads than the sandbox's CPU quota would only queue for it, and would make the CPU
+    seconds that the training budget counts outrun the wall clock."""
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
     os.environ.setdefault("TF_ENABLE_ONEDNN_OPTS", "0")
     import keras
+    if keras.backend.backend() == "tensorflow":
+        import tensorflow as tf
+        tf.config.threading.set_intra_op_parallelism_threads(threads)
+        tf.config.threading.set_inter_op_parallelism_threads(threads)
     return keras
 
 
@@ -334,13 +359,15 @@ def probe_batch(input_shape):
 class TrainingBudget:
     """A Keras callback that stops training once it takes, or clearly would take, too long.
 
-    The projection from the first batches stops a model early only when it needs more than
-    EARLY_FACTOR times the budget: the first batches of a fast model are noisy (a loaded
-    machine, the retracing for an epoch's last, shorter batch), and a false early verdict would
-    reject a correct model. Between 1x and EARLY_FACTOR x the clock decides at the budget.
+    Time here is this process's CPU time (see the module docstring). The projection
+    from the first batches stops a model early only when it needs more than EARLY_FACTOR times
+    the budget: the first batches of a fast model are noisy (the retracing for an epoch's last,
+    shorter batch, caches warming up), and a false early verdict would reject a correct model.
+    Between 1x and EARLY_FACTOR x the clock decides at the budget.
     """
 
     EARLY_FACTOR = 2.0
+    COUNTS = "The budget counts the CPU time training uses, however busy the grading machine is."
 
     def __init__(self, keras, budget_seconds, total_batches, batch_size, epochs,
                  min_timed_batches=3):
@@ -354,7 +381,7 @@ class TrainingBudget:
 
         class Callback(keras.callbacks.Callback):
             def on_train_begin(self, logs=None):
-                budget.start = time.monotonic()
+                budget.begin()
 
             def on_epoch_begin(self, epoch, logs=None):
                 budget.epoch = epoch
@@ -364,8 +391,16 @@ class TrainingBudget:
 
         self.callback = Callback()
 
+    def begin(self):
+        if self.start is None:
+            self.start = time.process_time()
+
+    def spent(self):
+        """Seconds of the budget used since training began (0 before)."""
+        return 0.0 if self.start is None else time.process_time() - self.start
+
     def batch_end(self):
-        now = time.monotonic()
+        now = time.process_time()
         self.done += 1
         elapsed = now - self.start
         if elapsed > self.budget:
@@ -381,14 +416,48 @@ class TrainingBudget:
                 per_batch = (now - self.first_done) / timed
                 raise Rejected(
                     f"training would take longer than {self.budget:g} s (the training budget): "
-                    f"at {per_batch:.2f} s per batch of {self.batch_size} examples, "
-                    f"{self.epochs} epochs ({self.total} batches) need about "
-                    f"{projected:,.0f} s. Make the model smaller or cheaper to run.")
+                    f"at {per_batch:.2f} s of CPU time per batch of {self.batch_size} "
+                    f"examples, {self.epochs} epochs ({self.total} batches) need about "
+                    f"{projected:,.0f} s. {self.COUNTS} Make the model smaller or cheaper to "
+                    f"run.")
 
     def too_long(self):
         return (f"training took longer than {self.budget:g} s (the training budget) and was "
-                f"stopped during epoch {self.epoch + 1} of {self.epochs}. Make the model "
-                f"smaller or cheaper to run.")
+                f"stopped during epoch {self.epoch + 1} of {self.epochs}. {self.COUNTS} Make "
+                f"the model smaller or cheaper to run.")
+
+    def backstop(self, wall_seconds):
+        return (f"training was stopped after {wall_seconds:g} s of wall-clock time, in epoch "
+                f"{self.epoch + 1} of {self.epochs}, having used {self.spent():.1f} s of its "
+                f"{self.budget:g} s training budget (CPU time): the grading machine was too "
+                f"busy to give it the CPU time it needed, so the model could not be judged.")
+
+
+class Watchdog(threading.Thread):
+    """Stops training from outside Keras: a single batch may outlast the budget (the callback
+    would never run), and a process that gets no CPU time must not wait forever. It sends the
+    rejection itself and ends the process. Stopped by the wall clock, the rejection says so
+    ("stopped": "timeout"): it is the machine's doing, and the instructor's log shows it."""
+
+    def __init__(self, budget, wall_seconds, channel):
+        super().__init__(daemon=True)
+        self.budget, self.wall_seconds, self.channel = budget, wall_seconds, channel
+        self.stopped = threading.Event()
+        self.started_at = time.monotonic()
+
+    def run(self):
+        while not self.stopped.wait(WATCHDOG_POLL):
+            message = {"event": "result", "verdict": "rejected"}
+            if self.budget.spent() > self.budget.budget + WATCHDOG_GRACE:
+                message["reason"] = self.budget.too_long()
+            elif time.monotonic() - self.started_at > self.wall_seconds:
+                message.update(reason=self.budget.backstop(self.wall_seconds), stopped="timeout")
+            else:
+                continue
+            if self.stopped.is_set():   # training ended meanwhile: its result stands
+                return
+            self.channel.send(message)
+            os._exit(0)
 
 
 # ----------------------------------------------------------------------------------------------
@@ -417,12 +486,14 @@ class Channel:
 
 def judge(job, channel, directory):
     """(facts, outputs) of a model that trained; Rejected with the reason otherwise."""
-    keras = import_keras()
+    keras = import_keras(max(1, int(job.get("threads") or 1)))
     requirements, training, budgets = job["requirements"], job["training"], job["budgets"]
     n_inputs = requirements.get("n_inputs")
+    # Wall and CPU seconds of each phase, for the instructor's figures (keras_models' docstring).
     seconds = {"start": time.monotonic() - STARTED}
+    cpu_seconds = {"start": time.process_time()}
     channel.phase("building")
-    start = time.monotonic()
+    start, cpu_start = time.monotonic(), time.process_time()
 
     loss_name, from_logits = resolve_loss(keras, job["compile_config"])
     problem = loss_problem(loss_name, from_logits, requirements)
@@ -456,6 +527,7 @@ def judge(job, channel, directory):
     if problem:
         raise Rejected(problem)
     seconds["build"] = time.monotonic() - start
+    cpu_seconds["build"] = time.process_time() - cpu_start
 
     data = {name: np.load(os.path.join(directory, path), allow_pickle=False)
             for name, path in job["data"].items()}
@@ -467,15 +539,13 @@ def judge(job, channel, directory):
     budget = TrainingBudget(keras, float(budgets["train_seconds"]), total_batches, batch_size,
                             epochs)
 
-    def watchdog():   # a single batch may outlast the budget: the callback would never run
-        channel.send({"event": "result", "verdict": "rejected", "reason": budget.too_long()})
-        os._exit(0)
+    wall_seconds = float(budgets.get("train_wall_seconds") or wall_backstop(budget.budget))
+    watchdog = Watchdog(budget, wall_seconds, channel)
 
     channel.phase("training")
-    timer = threading.Timer(float(budgets["train_seconds"]) + 2.0, watchdog)
-    timer.daemon = True
-    start = time.monotonic()
-    timer.start()
+    start, cpu_start = time.monotonic(), time.process_time()
+    budget.begin()
+    watchdog.start()
     try:
         model.fit(data["X_train"], data["y_train"], epochs=epochs, batch_size=batch_size,
                   verbose=0, callbacks=[budget.callback])
@@ -484,20 +554,23 @@ def judge(job, channel, directory):
     except Exception as exc:  # noqa: BLE001
         raise failed("training the model", exc) from None
     finally:
-        timer.cancel()
+        watchdog.stopped.set()
     seconds["train"] = time.monotonic() - start
+    cpu_seconds["train"] = time.process_time() - cpu_start
 
     channel.phase("predicting")
-    start = time.monotonic()
+    start, cpu_start = time.monotonic(), time.process_time()
     try:
         outputs = np.asarray(model.predict(data["X_test"], batch_size=batch_size, verbose=0),
                              dtype=float)
     except Exception as exc:  # noqa: BLE001
         raise failed("predicting with the trained model", exc) from None
     seconds["predict"] = time.monotonic() - start
+    cpu_seconds["predict"] = time.process_time() - cpu_start
     facts = {"loss": loss_name, "from_logits": from_logits, "static_activation": static,
              "activation": static if static != "linear" else (kind or "linear"),
-             "parameters": int(parameters), "layers": int(layers), "seconds": seconds}
+             "parameters": int(parameters), "layers": int(layers), "seconds": seconds,
+             "cpu_seconds": cpu_seconds}
     # NaN/inf travel as null: the grading process reads them back as nan.
     rows = [[float(v) if math.isfinite(v) else None for v in row]
             for row in outputs.reshape(len(outputs), -1)]

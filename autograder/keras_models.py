@@ -16,28 +16,55 @@ never imports Keras or TensorFlow for it. It
    outputs on the held-out inputs as JSON;
 3. scores those outputs against the held-out labels, which never leave this process.
 
-Budgets (stated to the student in every rejection; the exercises' reference models have 6,570
-(digits) and 1,057 (binary) parameters, 3 and 2 layers, and train in about 5 s on a loaded
-2-core machine):
+Budgets (stated to the student in every rejection):
 
 - MAX_PARAMETERS = 1,000,000 parameters: 150 times the digits reference; a 64-512-512-10
   multilayer perceptron (300,000) or a small convolutional network fits, and so does any model
   these 64-pixel images deserve. A million float32 weights and Adam's two slots are 12 MB.
 - MAX_LAYERS = 50 layers (nested models counted by their layers, input layers not): room for
   deep experiments with normalisation and dropout between the layers.
-- TRAIN_SECONDS = 60 s of training for the exercise's epochs (30 epochs of 1,347 or 270
-  examples): over 10 times the references. The judge projects the time from the first batches
+- TRAIN_SECONDS = 60 s of the judge process's CPU time for the exercise's epochs, 25 to 60
+  times what the references need (below). CPU time, not the wall clock, so that a verdict
+  never depends on what else the machine grades: a judge waiting for the CPU behind other
+  sandboxes spends no budget (keras_judge). The judge projects the time from the first batches
   and stops training as soon as the projection passes twice the budget (noise in the first
-  batches of a fast model must not reject it), or the clock passes the budget, so a model
-  needing an hour costs 10-25 s of grading (interpreter and TensorFlow start included).
-- Phase limits of the judge process (PHASE_SECONDS), a backstop behind the judge's own budget
-  checks: 120 s to start and import TensorFlow, 90 s to build the model and run the probe,
-  TRAIN_SECONDS + 30 s to train, 60 s to predict the held-out set.
+  batches of a fast model must not reject it), or its CPU time passes the budget.
+- Wall-clock backstops, generous: the judge stops training after 2.5 x TRAIN_SECONDS + 10 s
+  (160 s; keras_judge.wall_backstop), a rejection that says the machine was too busy; here
+  the judge's phases (PHASE_SECONDS) may take 120 s to start and import TensorFlow, 90 s to
+  build the model and run the probe, 175 s to train, 60 s to predict the held-out set.
+- One deadline per notebook over all of these: the notebook's verdict time (TrustedVerdict's
+  verdict_timeout, 300 s: its code's process, then every judge; framework.notebook_deadline)
+  stops a judge when it runs out, and a judge is not started once it has.
 - Memory: the sandbox's limit (sandbox.Limits().memory_bytes, 4 GB); a judge killed at it is
   reported as such.
+
+What the judge measures (facts["cpu_seconds"] and facts["seconds"]) on the course's 2-core
+machine, one core busy with other work: the judge has one core (its cgroup quota; TensorFlow's
+threads set to match), so on that core CPU and wall seconds agree but for waiting. CPU seconds /
+wall seconds per phase (one range where both fall in it), three runs each:
+
+| reference (parameters) | start (TF import) | build + probe | train             | predict   |
+|------------------------|-------------------|---------------|-------------------|-----------|
+| digits (6,570)         | 3.2-3.3 / 3.1-3.2 | 0.33-0.37     | 2.2-2.4 / 2.3-2.9 | 0.05-0.07 |
+| binary (1,057)         | 3.2-3.3 / 3.1-3.3 | 0.32-0.40     | 1.0-1.1 / 1.1-1.9 | 0.04-0.05 |
+| multilabel (16,643)    | 3.2-3.3 / 3.1-3.2 | 0.31-0.36     | 1.8-1.9 / 1.9-2.9 | 0.06-0.07 |
+| EKG convolution (345)  | 3.2-3.3 / 3.1-3.2 | 0.36-0.41     | 1.7-1.8 / 1.8-1.9 | 0.05-0.06 |
+
+A reference is judged in 5-7 s. Two models that break the training budget (both in the tests):
+
+- 64,129 parameters for the binary task (the 64 pixels upsampled 48 times, then a Conv1D of 64
+  filters 1,000 wide): 0.26 CPU s a batch, 71 CPU s for its 30 epochs, under twice the budget,
+  so it trains until its CPU time reaches 60 s (epoch 26): judged in 64 s (63.7 CPU s), as it
+  was with a wall-clock budget (64.5 s, epoch 24). When other work takes its core, it is judged
+  in longer (162 s measured, its core shared with four busy processes) but the same verdict, and
+  never past the notebook's verdict time.
+- The digits upsampled to 256 x 256 for three Conv2D layers: 0.25 CPU s a batch, 321 s
+  projected, rejected after 5.4 s.
 """
 
 import json
+import math
 import os
 import selectors
 import time
@@ -45,16 +72,21 @@ from pathlib import Path
 
 import numpy as np
 
-from autograder import keras_judge, runner
-from autograder.framework import Case, Check, Mismatch
+from autograder import keras_judge, runner, sandbox
+from autograder.framework import Case, Check, Mismatch, notebook_deadline
 
 JUDGE_SCRIPT = Path(keras_judge.__file__).resolve()
 
 MAX_PARAMETERS = 1_000_000
 MAX_LAYERS = 50
-TRAIN_SECONDS = 60.0
+TRAIN_SECONDS = 60.0           # CPU seconds of the judge process
 PHASES = ("starting", "building", "training", "predicting")
-PHASE_SECONDS = {"starting": 120.0, "building": 90.0, "training": TRAIN_SECONDS + 30.0,
+# Wall-clock limits of the judge's phases, as seen from here. Training's follows the budget:
+# the judge's own wall-clock backstop (keras_judge.wall_backstop), plus TRAINING_SLACK so that
+# the judge, which can say more, normally speaks first.
+TRAINING_SLACK = 15.0
+PHASE_SECONDS = {"starting": 120.0, "building": 90.0,
+                 "training": keras_judge.wall_backstop(TRAIN_SECONDS) + TRAINING_SLACK,
                  "predicting": 60.0}
 PHASE_WORDS = {"starting": "starting the judge (loading TensorFlow)",
                "building": "building the model and running it on test inputs",
@@ -287,8 +319,9 @@ def precheck(spec, n_inputs=None, budgets=None):
 # The judge process.
 
 class JudgeStopped(Mismatch):
-    """The judge process sent no verdict: stopped at a time or memory limit, or it died.
-    `reason` is "timeout" or "crash" (runner.Reason's values), for the instructor's log."""
+    """The model got no verdict: the judge was stopped at a time limit (its phases', its own
+    wall-clock backstop's, the notebook's deadline) or the memory limit, or it died. `reason` is
+    "timeout" or "crash" (runner.Reason's values), for the instructor's log."""
 
     def __init__(self, message, reason):
         super().__init__(message)
@@ -296,11 +329,20 @@ class JudgeStopped(Mismatch):
 
 
 def judge_model(spec, data, requirements, training, budgets=None, phase_seconds=None,
-                python=None, limits=None):
+                python=None, limits=None, deadline=None):
     """Judge a model spec in the sandboxed judge process: (facts, outputs) when it trained,
-    Mismatch with the reason otherwise. data: {"X_train", "y_train", "X_test"} arrays."""
+    Mismatch with the reason otherwise. data: {"X_train", "y_train", "X_test"} arrays.
+
+    `deadline` (framework.Deadline) is the notebook's: the judge is not started once it has run
+    out, and is stopped when it runs out, whatever its own limits say."""
     budgets = dict(budgets or DEFAULT_BUDGETS)
-    phases = dict(PHASE_SECONDS, **(phase_seconds or {}))
+    budgets.setdefault("train_wall_seconds", keras_judge.wall_backstop(budgets["train_seconds"]))
+    phases = dict(PHASE_SECONDS, training=budgets["train_wall_seconds"] + TRAINING_SLACK)
+    phases.update(phase_seconds or {})
+    limits = limits or sandbox.Limits()
+    if deadline is not None and deadline.left() <= 0:
+        raise JudgeStopped(deadline.ran_out("before the model could be judged, so it was not "
+                                            "judged"), "timeout")
 
     def job(scratch):
         files = {}
@@ -309,31 +351,38 @@ def judge_model(spec, data, requirements, training, budgets=None, phase_seconds=
             np.save(os.path.join(scratch, files[name]), np.asarray(array), allow_pickle=False)
         return {"config": spec["config"], "compile_config": spec["compile_config"],
                 "requirements": requirements, "training": training, "budgets": budgets,
+                # TensorFlow's threads: the sandbox's CPU quota (see keras_judge).
+                "threads": max(1, math.ceil(getattr(limits, "cpu_cores", 1.0))),
                 "data": files}
 
-    with runner.confined(JUDGE_SCRIPT, job, python, limits, prefix="keras-judge-") as run:
-        result, phase, stop = _collect(run.proc, run.read_fd, phases)
+    with runner.confined(JUDGE_SCRIPT, job, python, limits, prefix="keras-judge") as run:
+        result, phase, stop = _collect(run.proc, run.read_fd, phases, deadline)
         if stop:
             status = runner.exit_status(run.proc, wait=2.0) if stop == "ended" else ""
             memory = bool(run.group and run.group.memory_limit_hit())
             raise JudgeStopped(_stopped(stop, phase, phases, budgets, status, memory,
-                                        run.limits, run.output_path),
-                               "timeout" if stop == "timeout" and not memory else "crash")
+                                        run.limits, run.output_path, deadline),
+                               "timeout" if stop in ("timeout", "deadline") and not memory
+                               else "crash")
     return _read_result(result)
 
 
-def _collect(proc, read_fd, phases):
-    """(result message, phase, None) or (None, phase, 'timeout' | 'ended' | 'oversized')."""
+def _collect(proc, read_fd, phases, notebook=None):
+    """(result message, phase, None) or (None, phase, 'timeout' | 'deadline' | 'ended' |
+    'oversized'); 'deadline' when the notebook's Deadline ran out."""
     sel = selectors.DefaultSelector()
     sel.register(read_fd, selectors.EVENT_READ)
     start = time.monotonic()
     run_deadline = start + sum(phases[p] for p in PHASES)   # no message can extend this
+    if notebook is not None and notebook.at < run_deadline:
+        run_deadline = notebook.at
     phase, deadline = "starting", start + phases["starting"]
     buffer, received = b"", 0
     while True:
         remaining = min(deadline, run_deadline) - time.monotonic()
         if remaining <= 0:
-            return None, phase, "timeout"
+            ran_out = notebook is not None and time.monotonic() >= notebook.at
+            return None, phase, "deadline" if ran_out else "timeout"
         if not sel.select(timeout=min(remaining, 0.5)):
             if proc.poll() is not None and not sel.select(timeout=0):
                 return None, phase, "ended"
@@ -361,16 +410,20 @@ def _collect(proc, read_fd, phases):
                 return message, phase, None
 
 
-def _stopped(stop, phase, phases, budgets, status, memory, limits, output_path):
+def _stopped(stop, phase, phases, budgets, status, memory, limits, output_path, notebook=None):
     """The reason a judge process that sent no result gives the student."""
     words = PHASE_WORDS[phase]
     if memory:
         return (f"the model needed more memory than grading allows "
                 f"({limits.memory_bytes >> 20} MB) while {words}: make it smaller")
+    if stop == "deadline":
+        advice = " Make the model smaller or cheaper to run." if phase == "training" else ""
+        return notebook.ran_out(f"while {words}, so judging the model was stopped.{advice}")
     if stop == "timeout":
         if phase == "training":
-            return (f"training took longer than {budgets['train_seconds']:g} s (the training "
-                    f"budget) and was stopped. Make the model smaller or cheaper to run.")
+            return (f"training was stopped after {phases[phase]:g} s of wall-clock time (a "
+                    f"backstop behind the training budget of {budgets['train_seconds']:g} s "
+                    f"of CPU time). Make the model smaller or cheaper to run.")
         return f"judging the model was stopped: {words} took longer than {phases[phase]:g} s"
     if stop == "oversized":
         return "the process judging the model sent more data than a verdict needs"
@@ -389,7 +442,10 @@ def _stopped(stop, phase, phases, budgets, status, memory, limits, output_path):
 def _read_result(message):
     """(facts, outputs) of a 'trained' result; Mismatch for a rejection or malformed data."""
     if message.get("verdict") == "rejected":
-        raise Mismatch(str(message.get("reason") or "the model was rejected")[:2000])
+        reason = str(message.get("reason") or "the model was rejected")[:2000]
+        if message.get("stopped") == "timeout":   # the judge's wall-clock backstop
+            raise JudgeStopped(reason, "timeout")
+        raise Mismatch(reason)
     facts, rows = message.get("facts"), message.get("outputs")
     try:
         if message.get("verdict") != "trained" or not isinstance(facts, dict):
@@ -455,7 +511,8 @@ class KerasModelCheck(Check):
         facts, outputs = judge_model(
             actual, {"X_train": X_train, "y_train": y_train, "X_test": X_test},
             self.requirements(), {"epochs": self.epochs, "batch_size": self.batch_size,
-                                  "seed": self.seed}, self.budgets())
+                                  "seed": self.seed}, self.budgets(),
+            deadline=notebook_deadline())
         if len(outputs) != len(y_test):
             raise Mismatch(f"the model made {len(outputs)} predictions for {len(y_test)} "
                            f"held-out examples")

@@ -6,7 +6,9 @@ notebook's code cells at once, in a thread, and leaves the pending result in nbc
 resources; `TrustedVerdict`, after the kernel, takes it when the code cells are still the same
 (execution changes outputs only) and judges anew otherwise. A notebook then costs the longer of
 the kernel's run and the verdict's, not their sum (a Keras notebook imports TensorFlow and
-trains in both).
+trains in both). The notebook's verdict_timeout counts from here, and covers the judges of its
+Keras models too (see TrustedVerdict): the kernel runs beside them meanwhile, which is why the
+judges' training budgets count their own CPU time, not the wall clock.
 """
 
 import time

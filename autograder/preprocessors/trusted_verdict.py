@@ -9,6 +9,10 @@ carry the trusted verdict.
 
 `StartTrustedVerdict` (placed before the kernel runs) may have started the same judgement
 already, on the same code cells: then this waits for it instead of starting another.
+
+One deadline per notebook, `verdict_timeout`, covers the whole judgement: the student's process
+and, after it, every Keras model's judge (framework.run_checks hands the time left to them), so
+a notebook costs at most that, whatever its models cost to train.
 """
 
 import time
@@ -19,6 +23,7 @@ from traitlets import Bool, Float, Unicode
 
 from autograder.checks import CHAPTERS, chapter_checks
 from autograder.framework import run_checks
+from autograder.safe_text import printable
 from autograder.sources import is_test_cell, notebook_code_cells
 
 TEST_PREFIX = "test_"
@@ -44,9 +49,11 @@ class TrustedVerdict(NbGraderPreprocessor):
 
     load_timeout = Float(120.0, help="Seconds the student's code may take to load, before any "
                                      "call (TensorFlow alone takes a few).").tag(config=True)
-    verdict_timeout = Float(300.0, help="Seconds all of a notebook's calls may take together, "
-                                        "loading included: nothing the student's process "
-                                        "sends extends it.").tag(config=True)
+    verdict_timeout = Float(300.0, help="Seconds a notebook's verdict may take: its code's "
+                                        "loading and calls, then the judging of every Keras "
+                                        "model it returned. Nothing the student's process "
+                                        "sends extends it; a judge that would start after it "
+                                        "is not started.").tag(config=True)
     strict = Bool(True, help="Give zero to a test cell of a course chapter that has no trusted "
                              "check, instead of keeping the kernel's verdict.").tag(config=True)
     log_prefix = Unicode("[trusted verdict]").tag(config=True)
@@ -81,9 +88,12 @@ class TrustedVerdict(NbGraderPreprocessor):
                           "accepted" if verdict.accepted else "rejected", verdict.cases_run,
                           verdict.seed)
             for note in verdict.notes:
-                self.log.warning("%s %s/%s: %s", self.log_prefix, student, assignment, note)
+                # Student text (an exception's message) reaches the log only escaped.
+                self.log.warning("%s %s/%s: %s", self.log_prefix, student, assignment,
+                                 printable(note, 500))
         for line in report.log:
-            self.log.warning("%s %s/%s: %s", self.log_prefix, student, assignment, line)
+            self.log.warning("%s %s/%s: %s", self.log_prefix, student, assignment,
+                             printable(line, 500))
         return nb, resources
 
 
