@@ -109,9 +109,9 @@ def with_code_before_solutions(notebook_text, codes):
 
 
 # 48 busy processes, each in a session of its own, in the student's sandbox (its kernel, and
-# the verdict's process, which runs the same cells), busy for a minute.
+# the verdict's process, which runs the same cells), busy until their grading is stopped.
 CPU_HOG = ("import os, time\n"
-           "end = time.monotonic() + 60\n"
+           "end = time.monotonic() + 600\n"
            "for _ in range(48):\n"
            "    try:\n"
            "        if os.fork() == 0:\n"
@@ -125,29 +125,40 @@ CPU_HOG = ("import os, time\n"
 
 
 def test_an_honest_notebook_graded_beside_a_cpu_hog_gets_its_full_score(tmp_path):
-    """A verdict never depends on what else the machine grades: with 48 busy processes in
-    another student's sandbox, an honest Keras notebook (logistic_regression, whose judge trains
-    a model against a time budget) graded at the same time on the other worker still gets
-    10/10. Each sandbox gets its share of the CPU (a cgroup quota and weight), and the
-    training budget counts the judge's own CPU time."""
+    """A verdict never depends on what else the machine grades: while 48 busy processes run in
+    another student's sandbox (graded by another command on the same machine), an honest Keras
+    notebook (logistic_regression, whose judge trains a model against a time budget) still gets
+    10/10. Each sandbox gets its share of the CPU (a cgroup quota and weight), and the training
+    budget counts the judge's own CPU time. Measured on 2 cores: the honest notebook is graded
+    in about 21 s beside the hog (198 s before the CPU share, where the red team's run lost it
+    3 points to the judge's wall-clock budget)."""
     chapter = "logistic_regression"
-    course = copy_course(tmp_path / "course")
-    nbgrader(course, "generate_assignment", chapter, "--force")
     correct = (ROOT / "samples/submitted/sample-correct" / chapter /
                "exercises.ipynb").read_text()
-    hog = with_code_before_solutions(correct, [CPU_HOG])
-    for student, text in (("honest", correct), ("hog", hog)):
+    courses = {}
+    for student, text in (("hog", with_code_before_solutions(correct, [CPU_HOG])),
+                          ("honest", correct)):
+        course = courses[student] = copy_course(tmp_path / student)
+        nbgrader(course, "generate_assignment", chapter, "--force")
         folder = course / "submitted" / student / chapter
         folder.mkdir(parents=True)
         (folder / "exercises.ipynb").write_text(text)
-    start = time.monotonic()
-    done = subprocess.run([str(BIN / "python"), "-m", "autograder", "grade", chapter,
-                           "--workers", "2"], cwd=course, env=nbgrader_env(),
-                          capture_output=True, text=True, timeout=900)
-    print(f"graded in {time.monotonic() - start:.0f} s\n{done.stdout}\n{done.stderr[-3000:]}")
-    assert done.returncode == 0, done.stderr[-3000:]
-    from nbgrader.api import Gradebook
-    with Gradebook(f"sqlite:///{course / 'gradebook.db'}") as gb:
-        got = {s.student_id: s.score for s in gb.assignment_submissions(chapter)}
-    assert got["honest"] == 10, (got, done.stderr[-3000:])
-    assert "hog" in got
+    hog = subprocess.Popen([str(BIN / "nbgrader"), "autograde", chapter, "--force"],
+                           cwd=courses["hog"], env=nbgrader_env(), stdout=subprocess.DEVNULL,
+                           stderr=subprocess.DEVNULL, start_new_session=True)
+    try:
+        deadline = time.monotonic() + 180
+        while len(sandbox.descendants(hog.pid)) < 60 and time.monotonic() < deadline:
+            time.sleep(0.5)      # its kernel and its verdict's process: 96 busy processes
+        assert len(sandbox.descendants(hog.pid)) >= 60, "the hog never got busy"
+        start = time.monotonic()
+        nbgrader(courses["honest"], "autograde", chapter, "--force")
+        print(f"the honest notebook was graded in {time.monotonic() - start:.0f} s beside "
+              f"{len(sandbox.descendants(hog.pid))} processes of the hog's grading")
+    finally:
+        os.killpg(hog.pid, signal.SIGKILL)
+        hog.wait()
+    nbgrader(courses["honest"], "export", "--to", "grades.csv")
+    with open(courses["honest"] / "grades.csv") as f:
+        assert {row["student_id"]: float(row["score"]) for row in csv.DictReader(f)} == \
+            {"honest": 10.0}
