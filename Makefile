@@ -75,10 +75,12 @@ grade: release
 	nbgrader export --to exports/grades.csv
 	$(BIN)/python -m autograder report --out exports/report.html
 
-# The site is part of what is tested: its build fails on any warning, then the linter runs and
-# pytest reads the site.
+# The site is part of what is tested: its build fails on any warning, then the linter and the
+# type checker (autograder/ and solutions/, pyproject.toml's [tool.mypy]) run and pytest reads
+# the site.
 test: site
 	$(BIN)/ruff check .
+	$(BIN)/mypy
 	$(BIN)/python -m pytest
 
 clean:

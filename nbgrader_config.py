@@ -22,7 +22,7 @@ from nbgrader.preprocessors import (  # noqa: E402
     SaveAutoGrades,
 )
 
-from autograder.preprocessors import (  # noqa: E402
+from autograder.grading.preprocessors import (  # noqa: E402
     InertOutputs,
     SandboxedExecute,
     ScrubNbgraderMetadata,
@@ -34,8 +34,8 @@ c = get_config()  # noqa: F821 - provided by traitlets when nbgrader loads this 
 
 # Nothing in submitted/ is followed or opened before it is checked: a submission holding a link,
 # a device, a FIFO, a socket or a hard link to a file outside it gets an error line and a zero,
-# before nbgrader reads or copies anything of it (autograder/submissions.py).
-from autograder.submissions import use_checked_autograde  # noqa: E402
+# before nbgrader reads or copies anything of it (autograder/grading/submissions.py).
+from autograder.grading.submissions import use_checked_autograde  # noqa: E402
 
 use_checked_autograde()
 
@@ -101,4 +101,4 @@ c.GenerateFeedback.preprocessors = [GetGrades, ClearHiddenTests, InertOutputs,
 # lexer takes minutes on some 100 KB cells): HighlightUnlessLarge.max_chars sets how large.
 c.HTMLExporter.preprocessors = [InertOutputs]
 c.HTMLExporter.sanitize_html = True
-c.HTMLExporter.filters = {"highlight_code": "autograder.highlight.HighlightUnlessLarge"}
+c.HTMLExporter.filters = {"highlight_code": "autograder.grading.highlight.HighlightUnlessLarge"}

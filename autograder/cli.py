@@ -7,8 +7,8 @@ import sys
 
 from autograder import catalog
 from autograder.checks import all_checks
-from autograder.framework import run_checks
-from autograder.runner import Reason
+from autograder.checks.base import run_checks
+from autograder.sandbox.runner import Reason
 from autograder.sources import SourceError, load_code_cells
 
 EXIT_ACCEPTED, EXIT_REJECTED, EXIT_USAGE = 0, 1, 2
@@ -78,11 +78,11 @@ def build_parser():
 
 def main(argv=None):
     argv = sys.argv[1:] if argv is None else list(argv)
-    if argv[:1] == ["doctor"]:   # its options are its own: autograder/doctor.py
-        from autograder import doctor
+    if argv[:1] == ["doctor"]:   # its options are its own: autograder/sandbox/doctor.py
+        from autograder.sandbox import doctor
         return doctor.main(argv[1:])
-    if argv[:1] == ["grade"]:    # autograder/cohort.py
-        from autograder import cohort
+    if argv[:1] == ["grade"]:    # autograder/grading/cohort.py
+        from autograder.grading import cohort
         return cohort.main(argv[1:])
     if argv[:1] == ["report"]:   # autograder/report.py
         from autograder import report

@@ -9,7 +9,7 @@ ways, each in a fresh scratch copy of the course:
 
 - plain nbgrader: `nbgrader autograde` with nbgrader's default preprocessors, so the visible and
   hidden tests run in the student's own, unsandboxed kernel (a minimal config written here);
-- the course, serial: the cohort engine (`autograder.cohort.grade`, what `python -m autograder
+- the course, serial: the cohort engine (`autograder.grading.cohort.grade`, what `python -m autograder
   grade` runs) on a LocalCluster of one worker;
 - the course on W workers (default: one per core).
 
@@ -139,7 +139,7 @@ def plain_nbgrader(course, *args):
 
 
 def prepare_plain(course, chapters, students):
-    from autograder.cohort import load_config
+    from autograder.grading.cohort import load_config
 
     config = load_config(ROOT)
     course.mkdir(parents=True)
@@ -176,7 +176,7 @@ def warm_up():
     """On a worker: import what its first submission would, so no chapter's figure holds it."""
     import nbgrader.apps.autogradeapp  # noqa: F401
 
-    import autograder.preprocessors  # noqa: F401
+    import autograder.grading.preprocessors  # noqa: F401
     from autograder.checks import all_checks
 
     all_checks()
@@ -184,7 +184,7 @@ def warm_up():
 
 def grade_course(course, chapters, workers, n):
     """(cluster start seconds, {chapter: Run}) of the cohort engine on `workers` workers."""
-    from autograder.cohort import Cluster, grade, summary
+    from autograder.grading.cohort import Cluster, grade, summary
 
     quiet = io.StringIO()
     label = f"course, {workers} wkr"
@@ -342,7 +342,7 @@ def main(argv=None):
 
     from jupyter_client.manager import AsyncKernelManager
 
-    from autograder.kernel import SandboxedKernelManager
+    from autograder.grading.kernel import SandboxedKernelManager
 
     print("Measuring TensorFlow's import and a kernel's start...", flush=True)
     fixed = {"tf_import": tf_import_seconds(),

@@ -11,7 +11,7 @@ os.environ.setdefault("TF_ENABLE_ONEDNN_OPTS", "0")
 def run_check(exercise_id, code, seed=None):
     """The Verdict of the named exercise's check on `code` (a string of student code)."""
     from autograder.checks import all_checks
-    from autograder.framework import run_checks
+    from autograder.checks.base import run_checks
 
     check = all_checks()[exercise_id]
     verdicts, _ = run_checks([check], [code], seed=seed)

@@ -27,8 +27,8 @@ from nbgrader.server_extensions.formgrader import handlers as formgrader_handler
 from traitlets.config import Config
 
 from autograder import sandbox
-from autograder.highlight import HighlightUnlessLarge
-from autograder.preprocessors import InertOutputs
+from autograder.grading.highlight import HighlightUnlessLarge
+from autograder.grading.preprocessors import InertOutputs
 from tests.course import copy_course, nbgrader, nbgrader_env
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -30,8 +30,8 @@ from jupyter_client.session import Session
 from nbformat.v4 import new_code_cell, new_notebook
 
 from autograder import sandbox
-from autograder.kernel_channels import CUT, RELAY
-from autograder.preprocessors import SandboxedExecute
+from autograder.grading.kernel_channels import CUT, RELAY
+from autograder.grading.preprocessors import SandboxedExecute
 from tests.course import BIN, copy_course, nbgrader, nbgrader_env
 
 ROOT = Path(__file__).resolve().parents[1]

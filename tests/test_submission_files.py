@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 
 from autograder import sandbox
-from autograder.submissions import submission_problems
+from autograder.grading.submissions import submission_problems
 from tests.course import BIN, copy_course, nbgrader_env
 
 ROOT = Path(__file__).resolve().parents[1]

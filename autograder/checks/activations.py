@@ -6,8 +6,8 @@ import re
 import numpy as np
 
 import solutions.activations
-from autograder.child import NamedCallable
-from autograder.framework import Case, Check, Mismatch, expect_array, fmt
+from autograder.checks.base import Case, Check, Mismatch, expect_array, fmt
+from autograder.sandboxed.child import NamedCallable
 
 # Matrix products summed in another order (loops over units, np.dot, np.einsum) differ from
 # the reference by rounding only, ~1e-15 on the O(1) values used here, far inside Check's default

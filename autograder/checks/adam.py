@@ -3,8 +3,8 @@
 import numpy as np
 
 import solutions.adam
-from autograder.child import NamedCallable
-from autograder.framework import Case, Check, Mismatch, expect_array, fmt
+from autograder.checks.base import Case, Check, Mismatch, expect_array, fmt
+from autograder.sandboxed.child import NamedCallable
 
 # Tolerances. A correct update written in another order (Keras' m + (g - m)(1 - beta_1), the
 # bias correction folded into the learning rate, a loop over the entries) differs from the

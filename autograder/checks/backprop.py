@@ -7,9 +7,9 @@ import string
 import numpy as np
 
 import solutions.backprop
-from autograder.child import GRAPH_PROGRAM, NamedCallable, run_graph_program
-from autograder.framework import Case, Check, Mismatch, expect_scalar, fmt
-from autograder.runner import Call
+from autograder.checks.base import Case, Check, Mismatch, expect_scalar, fmt
+from autograder.sandbox.runner import Call
+from autograder.sandboxed.child import GRAPH_PROGRAM, NamedCallable, run_graph_program
 
 EPS = np.finfo(float).eps
 
@@ -71,7 +71,7 @@ class NumericalDerivative(Check):
 
 
 # ----------------------------------------------------------------------------------------------
-# Value: graded through graph programs (autograder.child.run_graph_program).
+# Value: graded through graph programs (autograder.sandboxed.child.run_graph_program).
 
 SYMBOLS = {"add": "+", "sub": "-", "mul": "*", "div": "/"}
 
@@ -320,7 +320,7 @@ def random_graph(rng, size):
 
 class ValueCheck(Check):
     """The class is exercised through programs: each builds nodes with the student's Value in
-    the student's process (autograder.child.run_graph_program) and sends back every node's
+    the student's process (autograder.sandboxed.child.run_graph_program) and sends back every node's
     .data and .grad, compared here with the same program run on the reference Value."""
 
     reference = solutions.backprop.Value

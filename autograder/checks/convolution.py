@@ -4,10 +4,10 @@ convolutional layer, and the EKG classifier."""
 import numpy as np
 
 import solutions.convolution
-from autograder.child import NamedCallable
+from autograder.checks.base import Case, Check, Mismatch
+from autograder.checks.keras_models import KerasModelCheck, layer_input_shape, leaf_layers
 from autograder.data import load_ekg_split
-from autograder.framework import Case, Check, Mismatch
-from autograder.keras_models import KerasModelCheck, layer_input_shape, leaf_layers
+from autograder.sandboxed.child import NamedCallable
 
 RELU, SIGMOID, LINEAR = NamedCallable("relu"), NamedCallable("sigmoid"), NamedCallable("linear")
 

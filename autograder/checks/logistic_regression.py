@@ -3,9 +3,9 @@
 import numpy as np
 
 import solutions.logistic_regression
+from autograder.checks.base import Case, Check, Mismatch, expect_array, expect_scalar, fmt
+from autograder.checks.keras_models import KerasModelCheck
 from autograder.data import load_digits_split
-from autograder.framework import Case, Check, Mismatch, expect_array, expect_scalar, fmt
-from autograder.keras_models import KerasModelCheck
 
 # The cost, its gradient and the descent are judged with logits |z| <= ~10, where the lecture's
 # textbook formula (log of a sigmoid clipped at 1e-12, or Keras' 1e-7) and a softplus formula

@@ -4,9 +4,9 @@ accuracy, and a classifier trained on the course's street scenes."""
 import numpy as np
 
 import solutions.multilabel
+from autograder.checks.base import Case, Check, Mismatch, expect_scalar, fmt
+from autograder.checks.keras_models import KerasModelCheck
 from autograder.data import street_scenes_split
-from autograder.framework import Case, Check, Mismatch, expect_scalar, fmt
-from autograder.keras_models import KerasModelCheck
 
 
 def logit(t):

@@ -4,9 +4,9 @@ regression, and a digit classifier."""
 import numpy as np
 
 import solutions.softmax
+from autograder.checks.base import Case, Check, Mismatch, expect_array, fmt
+from autograder.checks.keras_models import KerasModelCheck
 from autograder.data import load_digits_split
-from autograder.framework import Case, Check, Mismatch, expect_array, fmt
-from autograder.keras_models import KerasModelCheck
 
 
 class Softmax(Check):

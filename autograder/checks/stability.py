@@ -3,7 +3,7 @@
 import numpy as np
 
 import solutions.stability
-from autograder.framework import Case, Check
+from autograder.checks.base import Case, Check
 
 
 def logit_cases(rng, one_row_label="a 1-D vector z = [1, 2, 3]"):

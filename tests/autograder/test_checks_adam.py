@@ -4,8 +4,8 @@ import numpy as np
 import pytest
 
 from autograder.checks import adam
-from autograder.child import NAMED_CALLABLES
-from autograder.framework import run_checks
+from autograder.checks.base import run_checks
+from autograder.sandboxed.child import NAMED_CALLABLES
 from tests.autograder.verdicts import accept_and_reject
 
 HEADER = "import numpy as np\n"

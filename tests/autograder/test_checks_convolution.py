@@ -3,7 +3,7 @@
 import pytest
 
 from autograder.checks import convolution
-from autograder.framework import run_checks
+from autograder.checks.base import run_checks
 from tests.autograder.verdicts import accept_and_reject
 
 HEADER = "import numpy as np\n"

@@ -3,8 +3,8 @@
 import pytest
 
 from autograder.checks import stability
-from autograder.framework import run_checks
-from autograder.runner import Reason
+from autograder.checks.base import run_checks
+from autograder.sandbox.runner import Reason
 from tests.autograder.verdicts import accept_and_reject
 
 HEADER = "import numpy as np\n"

@@ -2,7 +2,7 @@
 
 import pytest
 
-from autograder.child import GRAPH_PROGRAM, _call, run_graph_program
+from autograder.sandboxed.child import GRAPH_PROGRAM, _call, run_graph_program
 from solutions.backprop import Value
 
 

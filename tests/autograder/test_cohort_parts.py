@@ -5,7 +5,7 @@ import os
 
 import pytest
 
-from autograder.cohort import (
+from autograder.grading.cohort import (
     Bundle,
     Outcome,
     Progress,

@@ -2,7 +2,8 @@
 
 import pytest
 
-from autograder import doctor, sandbox
+from autograder import sandbox
+from autograder.sandbox import doctor
 
 pytestmark = pytest.mark.skipif(not sandbox.bwrap_path(), reason="bubblewrap is not installed")
 

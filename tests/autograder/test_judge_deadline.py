@@ -14,11 +14,12 @@ import numpy as np
 import psutil
 import pytest
 
-from autograder import keras_models, sandbox
+from autograder import sandbox
+from autograder.checks import keras_models
+from autograder.checks.base import Case, Check, Deadline, Mismatch, notebook_deadline, run_checks
 from autograder.checks.logistic_regression import BinaryClassifier
-from autograder.framework import Case, Check, Deadline, Mismatch, notebook_deadline, run_checks
-from autograder.preprocessors.trusted_verdict import TrustedVerdict
-from autograder.runner import Call, Reason, run_calls
+from autograder.grading.preprocessors.trusted_verdict import TrustedVerdict
+from autograder.sandbox.runner import Call, Reason, run_calls
 
 needs_bwrap = pytest.mark.skipif(not sandbox.bwrap_path(), reason="bubblewrap is not installed")
 

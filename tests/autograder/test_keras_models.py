@@ -17,10 +17,11 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from autograder import keras_judge, keras_models
+from autograder.checks import keras_models
+from autograder.checks.base import Mismatch
 from autograder.checks.logistic_regression import BinaryClassifier
 from autograder.checks.softmax import DigitClassifier
-from autograder.framework import Mismatch
+from autograder.sandboxed import keras_judge
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -250,7 +251,7 @@ import json, os, sys
 os.environ["TF_CPP_MIN_LOG_LEVEL"] = "3"
 os.environ["TF_ENABLE_ONEDNN_OPTS"] = "0"
 import keras
-from autograder.child import encode_keras_model
+from autograder.sandboxed.child import encode_keras_model
 import solutions.logistic_regression, solutions.softmax
 
 L = keras.layers
@@ -385,7 +386,7 @@ PROBE_CHECK = """
 import json, os
 os.environ["TF_CPP_MIN_LOG_LEVEL"] = "3"
 import keras
-from autograder.keras_judge import probability_kind, probe_batch
+from autograder.sandboxed.keras_judge import probability_kind, probe_batch
 L = keras.layers
 
 def hidden():

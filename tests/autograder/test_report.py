@@ -16,7 +16,7 @@ from nbgrader.api import Gradebook
 
 from autograder import report, sandbox
 from autograder.checks import chapter_checks
-from autograder.preprocessors.trusted_verdict import METADATA_KEY
+from autograder.grading.preprocessors.trusted_verdict import METADATA_KEY
 from samples.answers.stability import EXPECTED_SCORES
 from tests.course import BIN, ROOT, copy_course, nbgrader, nbgrader_env
 

@@ -7,7 +7,7 @@ rejection that says why, and without harming the grading process.
 import resource
 import time
 
-from autograder.runner import Call, Reason, run_calls
+from autograder.sandbox.runner import Call, Reason, run_calls
 from tests.conftest import run_check
 
 # Student code finds the channel (the child script keeps its number) and the call keys (the job

@@ -5,7 +5,7 @@ import sys
 
 import numpy as np
 
-from autograder.runner import Call, Reason, run_calls
+from autograder.sandbox.runner import Call, Reason, run_calls
 
 
 def test_values_cross_as_plain_data():
@@ -96,7 +96,7 @@ def test_the_runner_and_the_cli_need_no_jupyter():
     code = ("import sys\n"
             "for name in ('jupyter_client', 'nbformat', 'nbgrader', 'nbconvert', 'traitlets'):\n"
             "    sys.modules[name] = None\n"
-            "import autograder.runner, autograder.cli, autograder.sandbox\n"
+            "import autograder.sandbox.runner, autograder.cli, autograder.sandbox\n"
             "print('imported')\n")
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                             timeout=120)

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from autograder import sandbox
-from autograder.runner import Call, run_calls
+from autograder.sandbox.runner import Call, run_calls
 from tests.course import copy_course, nbgrader
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -292,7 +292,7 @@ def test_a_loop_that_never_ends_costs_seconds_not_minutes():
     """NumPy cells get Execute.timeout; cells that use Keras get keras_timeout."""
     from nbformat.v4 import new_code_cell
 
-    from autograder.preprocessors import SandboxedExecute
+    from autograder.grading.preprocessors import SandboxedExecute
 
     execute = SandboxedExecute(timeout=30, keras_timeout=300)
     execute._keras_names = set()
@@ -312,7 +312,7 @@ def test_an_interrupted_cell_stops_and_a_second_timeout_ends_the_notebook(tmp_pa
     kernel that ignores the interrupt is stopped at the next timeout, not left to run."""
     from nbformat.v4 import new_code_cell, new_notebook
 
-    from autograder.preprocessors import SandboxedExecute
+    from autograder.grading.preprocessors import SandboxedExecute
 
     nb = new_notebook(cells=[new_code_cell(source) for source in (
         "while True:\n    pass\n",
@@ -378,7 +378,7 @@ def test_an_environment_reached_through_a_symbolic_link_runs_sandboxed(tmp_path)
 
     link = tmp_path / "linked-venv"
     link.symlink_to(Path(sys.prefix).resolve())
-    program = ("import sys; from autograder.runner import Call, run_calls; "
+    program = ("import sys; from autograder.sandbox.runner import Call, run_calls; "
                "report = run_calls(['def f():\\n    return 41 + 1\\n'], [Call('k', 'f')]); "
                "print(sys.executable, report.outcomes['k'].value, report.log)")
     done = subprocess.run([str(link / "bin" / "python"), "-c", program], capture_output=True,
@@ -397,7 +397,7 @@ def test_kernel_stderr_reaches_the_log_escaped_and_bounded_never_the_graders_std
     import nbformat
     from nbclient import NotebookClient
 
-    from autograder.kernel import SandboxedKernelManager
+    from autograder.grading.kernel import SandboxedKernelManager
 
     forged = ("import os\n"
               "chunk = b'x' * (1 << 20) + b'\\n'\n"

@@ -8,7 +8,7 @@ import pytest
 from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook, new_output
 from nbgrader.utils import determine_grade
 
-from autograder.preprocessors.trusted_verdict import TrustedVerdict
+from autograder.grading.preprocessors.trusted_verdict import TrustedVerdict
 
 # The stability chapter's exercises, with their points, and a correct solution of each.
 POINTS = {"log_sum_exp": 3, "log_softmax": 2, "softmax_cross_entropy_with_logits": 3,
@@ -176,7 +176,7 @@ def test_the_verdict_record_in_the_metadata_says_what_the_feedback_says():
 def started_then_graded(nb_started, nb_graded):
     """StartTrustedVerdict on one notebook, then TrustedVerdict on another (as if execution had
     changed it), sharing nbconvert's resources as autograde does."""
-    from autograder.preprocessors import StartTrustedVerdict
+    from autograder.grading.preprocessors import StartTrustedVerdict
 
     resources = {"nbgrader": {"assignment": "stability", "notebook": "exercises",
                               "student": "x"}}

@@ -13,7 +13,7 @@ from autograder.checks.backprop import (
     relu_edges_graph,
     uneven_paths_graph,
 )
-from autograder.child import run_graph_program
+from autograder.sandboxed.child import run_graph_program
 from solutions.backprop import Value, numerical_derivative, two_layer_gradients
 
 EPS = np.finfo(float).eps

@@ -1,13 +1,13 @@
 """Checks for exercises that return a compiled Keras model: judged by a sandboxed process.
 
-The student's process hands back the model's JSON config and compile config (autograder.child).
+The student's process hands back the model's JSON config and compile config (autograder.sandboxed.child).
 That data is the student's, so nothing is built from it here: this process (the grading process)
 never imports Keras or TensorFlow for it. It
 
 1. reads the config as plain JSON: that it is a compiled Keras model of built-in classes, has an
    input shape, and does not break the budgets below by what the JSON alone proves (a layer of
    a billion units is refused in microseconds);
-2. starts autograder/keras_judge.py in the sandbox (bubblewrap, cgroups, rlimits: the limits of
+2. starts autograder/sandboxed/keras_judge.py in the sandbox (bubblewrap, cgroups, rlimits: the limits of
    the student's own process; course code only, no `solutions`, no student code), handing it the
    config, the training settings and the training data as .npy files. The judge counts the
    parameters and layers exactly on a graph-mode build that allocates nothing, checks the input
@@ -72,8 +72,10 @@ from pathlib import Path
 
 import numpy as np
 
-from autograder import keras_judge, runner, sandbox
-from autograder.framework import Case, Check, Mismatch, notebook_deadline
+from autograder import sandbox
+from autograder.checks.base import Case, Check, Mismatch, notebook_deadline
+from autograder.sandbox import runner
+from autograder.sandboxed import keras_judge
 
 JUDGE_SCRIPT = Path(keras_judge.__file__).resolve()
 

@@ -4,7 +4,7 @@ import os
 import signal
 import subprocess
 
-from autograder.kernel_channels import BoundedChannelsKernelManager
+from autograder.grading.kernel_channels import BoundedChannelsKernelManager
 from autograder.safe_text import printable_lines
 from autograder.sandbox import (
     Limits,

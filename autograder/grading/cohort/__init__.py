@@ -27,7 +27,7 @@ How one submission travels:
 A worker runs the sandbox self-test (`python -m autograder doctor`) when it joins and offers the
 `autograder-sandbox` resource only if every promise holds (or the grading machine opted out);
 submissions go only to workers offering it (a worker a LocalCluster restarts runs it again).
-A worker that dies mid-run loses nothing (`autograder.attempts`): its submissions are graded again
+A worker that dies mid-run loses nothing (`autograder.grading.attempts`): its submissions are graded again
 elsewhere, each result is written once, and a submission whose grading killed its worker twice is
 not graded a third time but reported as failed.
 """
@@ -219,7 +219,7 @@ def grade_on_worker(bundle, student, files):
         stages = {}
         # nbgrader's messages at the level `nbgrader autograde` shows them, captured for the
         # submission's log only (not the worker's stderr).
-        log = logging.getLogger(f"autograder.cohort.worker.{os.getpid()}")
+        log = logging.getLogger(f"autograder.grading.cohort.worker.{os.getpid()}")
         log.setLevel(logging.INFO)
         log.propagate = False
         app = _timed_autograde_class()(coursedir=CourseDirectory(config=config), config=config,
@@ -251,7 +251,7 @@ def _known_nbgrader_warnings_quiet():
 
 def _timed_autograde_class():
     """The course's Autograde with each preprocessor's seconds added up (for the benchmark)."""
-    from autograder.submissions import CheckedAutograde
+    from autograder.grading.submissions import CheckedAutograde
 
     class TimedAutograde(CheckedAutograde):
         stage_seconds = None
@@ -314,7 +314,7 @@ def self_test():
     try:
         proc = subprocess.run([sys.executable, "-m", "autograder", "doctor"],
                               capture_output=True, text=True, timeout=SELF_TEST_TIMEOUT,
-                              cwd=Path(__file__).resolve().parent.parent)
+                              cwd=Path(__file__).resolve().parents[3])
         passed, report = proc.returncode == 0, proc.stdout + proc.stderr
     except (OSError, subprocess.TimeoutExpired) as exc:
         passed, report = False, f"the self-test could not run: {exc}"
@@ -403,7 +403,7 @@ class GradebookWriter:
 
     def refuse(self, student, reason):
         """A refused submission: zero points, no autograded copy (as `nbgrader autograde`)."""
-        from autograder.submissions import record_zero
+        from autograder.grading.submissions import record_zero
 
         record_zero(self.coursedir.db_url, self.coursedir.course_id, self.chapter, student,
                     create_student=True, log=self.log)
@@ -580,10 +580,10 @@ def grade(chapter, cluster, root=".", force=False, max_mb=DEFAULT_MAX_MB, studen
     from nbgrader.api import MissingEntry
     from nbgrader.coursedir import CourseDirectory
 
-    from autograder.submissions import refusal, submission_problems
+    from autograder.grading.submissions import refusal, submission_problems
 
     stream = stream or sys.stderr
-    log = log or logging.getLogger("autograder.cohort")
+    log = log or logging.getLogger("autograder.grading.cohort")
     root = Path(root).resolve()
     config = load_config(root)
     coursedir = CourseDirectory(config=config)
@@ -660,7 +660,7 @@ class Cluster:
             import dask
             from distributed import Client, LocalCluster
 
-            from autograder.attempts import local_cluster_config
+            from autograder.grading.attempts import local_cluster_config
 
             if self.scheduler:
                 stream.write(f"Connecting to the Dask scheduler at {self.scheduler}\n")
@@ -718,7 +718,7 @@ def _wait_for_sandboxed_workers(client, stream, timeout=SELF_TEST_TIMEOUT):
 
 
 def _grade_jobs(client, bundle, jobs, writer, run, progress):
-    from autograder.attempts import grade_all
+    from autograder.grading.attempts import grade_all
 
     for student, digest, result in grade_all(client, bundle, jobs, grade_on_worker,
                                              resources={RESOURCE: 1}):

@@ -1,5 +1,5 @@
 """The relay between a student's kernel and the grader: the only process that reads what the
-kernel sends, with bounded memory (see autograder/kernel_channels.py for why).
+kernel sends, with bounded memory (see autograder/grading/kernel_channels.py for why).
 
 Run as `python -I channel_relay.py` (standard library and pyzmq only, nothing of the course),
 its configuration as one JSON object on stdin. It forwards the grader's requests (shell and

@@ -15,7 +15,7 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 
 from autograder.checks import CHAPTERS
-from autograder.preprocessors.trusted_verdict import EARLY_KEY, TrustedVerdict, plan
+from autograder.grading.preprocessors.trusted_verdict import EARLY_KEY, TrustedVerdict, plan
 from autograder.sources import notebook_code_cells
 
 _POOL = ThreadPoolExecutor(max_workers=1, thread_name_prefix="trusted-verdict")

@@ -42,10 +42,10 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import SQLAlchemyError
 
 from autograder.checks import CHAPTERS
-from autograder.preprocessors.trusted_verdict import METADATA_KEY, TEST_PREFIX
+from autograder.grading.preprocessors.trusted_verdict import METADATA_KEY, TEST_PREFIX
 from autograder.sources import is_test_cell
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 COURSE_ID = "training-neural-networks"    # as nbgrader_config.py sets it
 TOP_CASES = 5                             # failing cases shown per exercise
 LABEL_CHARS = 200                         # a longer label (untrusted text) is cut

@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from autograder.runner import STOPPED, Call, Outcome, Reason, run_calls
+from autograder.sandbox.runner import STOPPED, Call, Outcome, Reason, run_calls
 
 
 @dataclass

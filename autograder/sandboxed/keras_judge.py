@@ -1,8 +1,8 @@
 """The process that rebuilds, runs and trains a student's Keras model, and reports plain numbers.
 
-A Keras-model exercise hands back the model's JSON config and compile config (autograder.child
+A Keras-model exercise hands back the model's JSON config and compile config (autograder.sandboxed.child
 sends them); everything built from that student-controlled data runs HERE, never in the grading
-process. autograder.keras_models copies this file into a scratch directory and runs it in the
+process. autograder.checks.keras_models copies this file into a scratch directory and runs it in the
 sandbox, under the same limits as the student's own process:
 
     python -I keras_judge.py JOB.json RESULT_FD
@@ -11,7 +11,7 @@ It imports only the standard library, NumPy and Keras (nothing of the course: no
 student code; Keras rebuilds the model in safe mode, so no Lambda or custom class can run).
 
 JOB.json holds {"config", "compile_config", "requirements", "training", "budgets", "threads",
-"data"} (see autograder.keras_models.judge_model, which writes it; the data are .npy files beside
+"data"} (see autograder.checks.keras_models.judge_model, which writes it; the data are .npy files beside
 it). The judge writes JSON lines to RESULT_FD:
 
     {"event": "phase", "phase": "building" | "training" | "predicting"}

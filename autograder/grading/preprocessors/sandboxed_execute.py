@@ -9,7 +9,7 @@ from nbformat.v4 import new_output
 from nbgrader.preprocessors import Execute
 from traitlets import Bool, Integer, default
 
-from autograder.kernel import SandboxedKernelManager
+from autograder.grading.kernel import SandboxedKernelManager
 
 KERAS = re.compile(r"\b(keras|tensorflow)\b")
 # Names a cell defines: functions and classes, and top-level assignments (`model = ...`).

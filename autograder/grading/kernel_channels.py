@@ -79,7 +79,7 @@ class BoundedChannelsKernelManager(AsyncKernelManager):
                                  "what a student's kernel sends; what it cannot hold stops the "
                                  "kernel. An eighth of it is the largest frame it reads."
                                  ).tag(config=True)
-    client_class = DottedObjectName("autograder.kernel_channels.BoundedKernelClient")
+    client_class = DottedObjectName("autograder.grading.kernel_channels.BoundedKernelClient")
 
     _relay = _relay_dir = _relay_stderr = None
     relay_report = ""              # what the relay dropped, said when it stopped

@@ -26,7 +26,7 @@ from pathlib import Path
 
 from autograder import sandbox
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 # Half a core, so that the quota shows even on a one-core machine.
 PROBE_LIMITS = sandbox.Limits(memory_bytes=256 * 1024 ** 2, max_processes=32,
                               file_bytes=8 * 1024 ** 2, cpu_seconds=2, cpu_cores=0.5,

@@ -19,7 +19,8 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from autograder import child, sandbox
+from autograder import sandbox
+from autograder.sandboxed import child
 
 CHILD_SCRIPT = Path(child.__file__).resolve()
 

@@ -2,7 +2,7 @@
 
 It runs after nbgrader's `Execute` and before `SaveAutoGrades`. It ignores whatever the student's
 kernel printed in the test cells, re-runs the student's code in a fresh process (see
-`autograder.runner`), judges the returned data here with the chapter's checks, and writes the
+`autograder.sandbox.runner`), judges the returned data here with the chapter's checks, and writes the
 verdict into each test cell's outputs: feedback text, plus an error output when rejected.
 `SaveAutoGrades` then scores those outputs as usual, so the gradebook, feedback and export all
 carry the trusted verdict.
@@ -22,7 +22,7 @@ from nbgrader.preprocessors import NbGraderPreprocessor
 from traitlets import Bool, Float, Unicode
 
 from autograder.checks import CHAPTERS, chapter_checks
-from autograder.framework import run_checks
+from autograder.checks.base import run_checks
 from autograder.safe_text import printable
 from autograder.sources import is_test_cell, notebook_code_cells
 

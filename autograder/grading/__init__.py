@@ -1,0 +1,1 @@
+"""The grading machine's side: nbgrader preprocessors, the sandboxed kernel, submissions, the cohort."""
