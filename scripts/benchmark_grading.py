@@ -139,7 +139,7 @@ def plain_nbgrader(course, *args):
 
 
 def prepare_plain(course, chapters, students):
-    from autograder.grading.cohort import load_config
+    from autograder.course import load_config
 
     config = load_config(ROOT)
     course.mkdir(parents=True)

@@ -52,6 +52,7 @@ from pathlib import Path
 
 from distributed.diagnostics.plugin import WorkerPlugin
 
+from autograder.course import load_config
 from autograder.safe_text import printable
 
 RESOURCE = "autograder-sandbox"
@@ -75,23 +76,6 @@ class Bundle:
     seed_db: bytes                   # SQLite gradebook with the assignment's definition only
     source_files: dict               # non-notebook files of source/<chapter>/ (relative -> bytes)
     definition: str                  # hash of the above: a change regrades every submission
-
-
-def load_config(root):
-    """The course's nbgrader configuration, as `nbgrader` itself loads it."""
-    from traitlets.config.loader import PyFileConfigLoader
-
-    with _sys_path_kept():
-        return PyFileConfigLoader("nbgrader_config.py", path=str(root)).load_config()
-
-
-@contextmanager
-def _sys_path_kept():
-    saved = list(sys.path)
-    try:
-        yield
-    finally:
-        sys.path[:] = saved
 
 
 def copy_definition(db_url, seed_url, chapter):
