@@ -52,6 +52,25 @@ c.ClearSolutions.code_stub = {"python": "# YOUR CODE HERE\nraise NotImplementedE
 c.Execute.timeout = 30
 c.Execute.interrupt_on_timeout = True
 
+# The sandbox's limits (autograder/sandbox/settings.py), for each process that runs student code:
+# the student's kernel, the verdict's process, each Keras judge. `python -m autograder doctor`
+# prints them. Each holds for the process and everything it starts.
+# Memory: TensorFlow and a small model fit in well under 4 GB (a memory cgroup; where the machine
+# gives none, an address-space rlimit of 4x this stands in).
+c.SandboxLimits.memory_bytes = 4 * 1024 ** 3
+# Processes and threads: TensorFlow starts a few dozen; a fork bomb stops here.
+c.SandboxLimits.max_processes = 64
+# The largest file it may write, its captured output included: a print loop ends here.
+c.SandboxLimits.file_bytes = 64 * 1024 ** 2
+# CPU seconds: a backstop behind the wall-clock limits (Execute.timeout, the verdict's own).
+c.SandboxLimits.cpu_seconds = 900
+# Cores at most (a cgroup quota, the same weight as every other sandbox): one trains the
+# exercises' models at full speed, and 48 busy processes in one sandbox take one core, not all.
+c.SandboxLimits.cpu_cores = 1.0
+# Its home, /tmp and /dev/shm are each a tmpfs of this size (memory, counted by the memory limit),
+# gone when it ends: nothing it writes reaches the grading machine's disk.
+c.SandboxLimits.scratch_bytes = 512 * 1024 ** 2
+
 # Student-edited metadata is scrubbed before nbgrader reads it, and course cells the student
 # deleted come back (so a deleted test cell is still graded).
 c.Autograde.sanitize_preprocessors = [

@@ -1,4 +1,4 @@
-"""`python -m autograder`: list the exercises, or check one function from a file."""
+"""`python -m autograder COMMAND`: the one entry of the command line (`autograder.cli`)."""
 
 import sys
 

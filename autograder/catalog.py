@@ -2,25 +2,29 @@
 
 import json
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from autograder.checks import CHAPTERS, chapter_checks
+from autograder.sources import exercise_name, is_test_cell
+
+if TYPE_CHECKING:
+    from autograder.checks.base import Check
 
 SOURCE = Path(__file__).resolve().parents[1] / "source"
-TEST_PREFIX = "test_"
 
 
-def exercise_points(chapter):
+def exercise_points(chapter: str) -> dict[str, int]:
     """{function name: points} from the test cells of the chapter's nbgrader source notebook."""
     nb = json.loads((SOURCE / chapter / "exercises.ipynb").read_text(encoding="utf-8"))
     points = {}
     for cell in nb["cells"]:
-        meta = cell.get("metadata", {}).get("nbgrader", {})
-        if meta.get("grade") and not meta.get("solution"):
-            points[meta["grade_id"][len(TEST_PREFIX):]] = meta.get("points", 0)
+        if is_test_cell(cell):
+            meta = cell["metadata"]["nbgrader"]
+            points[exercise_name(meta["grade_id"])] = meta.get("points", 0)
     return points
 
 
-def exercises():
+def exercises() -> list[tuple[str, "Check", int | None]]:
     """[(chapter, check, points)] in course order."""
     rows = []
     for chapter in CHAPTERS:
@@ -29,7 +33,7 @@ def exercises():
     return rows
 
 
-def markdown():
+def markdown() -> str:
     """The book's "All exercises" page."""
     lines = ["# All exercises", "",
              "Every graded function of the course, in course order. The id names the exercise in",

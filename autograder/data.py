@@ -1,9 +1,12 @@
 """The data sets the checks train on: bundled with scikit-learn or generated, never downloaded."""
 
+from typing import Any
+
 import numpy as np
 
 
-def load_digits_split(classes=None, test_size=0.25, seed=0):
+def load_digits_split(classes: tuple[int, ...] | None = None, test_size: float = 0.25,
+                      seed: int = 0) -> list[np.ndarray]:
     """The 8x8 digits, pixels scaled to [0, 1], shuffled and split with stratification.
 
     Returns (X_train, X_test, y_train, y_test); `classes` keeps only those digits (e.g. (0, 1)).
@@ -44,7 +47,8 @@ STREET_SPRITES = {
 STREET_ROWS = {"car": (12, 13), "bus": (7, 8), "pedestrian": (0, 2)}
 
 
-def street_scenes(n, seed=0, rates=(0.5, 0.5, 0.5), noise=0.15):
+def street_scenes(n: int, seed: int = 0, rates: tuple[float, ...] = (0.5, 0.5, 0.5),
+                  noise: float = 0.15) -> tuple[np.ndarray, np.ndarray]:
     """n scenes of 16 x 16 pixels: (X, Y), X float32 (n, 256), Y int (n, 3).
 
     Y[i, j] is 1 when scene i shows object j of STREET_LABELS, drawn independently with
@@ -64,7 +68,8 @@ def street_scenes(n, seed=0, rates=(0.5, 0.5, 0.5), noise=0.15):
     return images.reshape(n, -1).astype("float32"), Y
 
 
-def street_scenes_split(n_train=2000, n_test=500, seed=0, **options):
+def street_scenes_split(n_train: int = 2000, n_test: int = 500, seed: int = 0, **options: Any,
+                        ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """(X_train, X_test, Y_train, Y_test): independent scenes for training and held out."""
     X_train, Y_train = street_scenes(n_train, seed=seed, **options)
     X_test, Y_test = street_scenes(n_test, seed=seed + 10_000, **options)
@@ -75,7 +80,7 @@ EKG_SECONDS = 2.0            # each trace: 2 s of signal ...
 EKG_RATE = 50.0              # ... sampled 50 times a second: 100 samples
 
 
-def make_ekg(n, n_samples=100, seed=0):
+def make_ekg(n: int, n_samples: int = 100, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
     """n synthetic EKG traces of n_samples samples (50 per second) and their labels.
 
     Half the traces (label 0) are normal beats; the other half (label 1) have a widened QRS
@@ -113,7 +118,8 @@ def make_ekg(n, n_samples=100, seed=0):
     return X.astype("float32"), y
 
 
-def load_ekg_split(n_train=800, n_test=400, n_samples=100, seed=0):
+def load_ekg_split(n_train: int = 800, n_test: int = 400, n_samples: int = 100, seed: int = 0,
+                   ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """The course's EKG data: (X_train, X_test, y_train, y_test), X of shape (m, n_samples, 1)
     (one channel: the input a Conv1D layer takes), y of 0/1; training and held-out traces come
     from different seeds."""

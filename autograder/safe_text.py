@@ -8,7 +8,7 @@ import re
 _CONTROL = re.compile(r"[\x00-\x08\x0a-\x1f\x7f-\x9f]")
 
 
-def printable(text, limit=2000):
+def printable(text: object, limit: int = 2000) -> str:
     """`text` on one line, every control character (newlines included) written as an escape
     such as \\x1b, and cut to `limit` characters."""
     if isinstance(text, bytes):
@@ -20,7 +20,8 @@ def printable(text, limit=2000):
     return text + (" [...]" if cut else "")
 
 
-def printable_lines(data, max_lines=20, max_bytes=4000):
+def printable_lines(data: str | bytes | bytearray, max_lines: int = 20,
+                    max_bytes: int = 4000) -> tuple[list[str], int]:
     """The last lines of `data` (bytes or text), each made printable: what a log may quote of a
     student process's output. Returns (lines, total size in bytes)."""
     raw = data.encode("utf-8", "surrogateescape") if isinstance(data, str) else bytes(data)

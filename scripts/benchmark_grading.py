@@ -9,8 +9,8 @@ ways, each in a fresh scratch copy of the course:
 
 - plain nbgrader: `nbgrader autograde` with nbgrader's default preprocessors, so the visible and
   hidden tests run in the student's own, unsandboxed kernel (a minimal config written here);
-- the course, serial: the cohort engine (`autograder.grading.cohort.grade`, what `python -m autograder
-  grade` runs) on a LocalCluster of one worker;
+- the course, serial: the cohort engine (`autograder.grading.cohort.run.grade`, what
+  `python -m autograder grade` runs) on a LocalCluster of one worker;
 - the course on W workers (default: one per core).
 
 It prints seconds per notebook and their ratios, where the course's time goes (kernel start,
@@ -183,8 +183,11 @@ def warm_up():
 
 
 def grade_course(course, chapters, workers, n):
-    """(cluster start seconds, {chapter: Run}) of the cohort engine on `workers` workers."""
-    from autograder.grading.cohort import Cluster, grade, summary
+    """(cluster start seconds, {chapter: ChapterGrading}) of the cohort engine on `workers`
+    workers."""
+    from autograder.grading.cohort.cluster import Cluster
+    from autograder.grading.cohort.progress import summary
+    from autograder.grading.cohort.run import grade
 
     quiet = io.StringIO()
     label = f"course, {workers} wkr"
@@ -210,8 +213,10 @@ def grade_course(course, chapters, workers, n):
 
 def stages(serial, parallel, kernel_start, tf_import, tf):
     """Seconds per notebook of each stage of the course's pipeline (serial run, on the worker)."""
+    from autograder.grading.cohort.progress import Status
+
     def mean(run, value):
-        done = [o for o in run.outcomes if o.status == "graded"]
+        done = [o for o in run.results if o.status == Status.GRADED]
         return statistics.fmean(value(o) for o in done) if done else float("nan")
 
     def waited(o):
@@ -227,7 +232,7 @@ def stages(serial, parallel, kernel_start, tf_import, tf):
     return {"kernel_start": kernel_start, "tf_import": tf_seconds,
             "cells": execute - kernel_start - tf_seconds, "verdict": verdict,
             "verdict_wait": wait, "nbgrader": worker - execute - wait, "worker": worker,
-            "dispatch": serial.seconds / len(serial.outcomes) - worker,
+            "dispatch": serial.seconds / len(serial.results) - worker,
             "worker_parallel": mean(parallel, lambda o: o.seconds)}
 
 

@@ -1,24 +1,30 @@
 """Chapter 2 reference: activation functions, a dense layer, a forward pass, and why linear
 layers collapse."""
 
+from collections.abc import Callable, Sequence
+
 import numpy as np
+from numpy.typing import ArrayLike
 
 from solutions.logistic_regression import sigmoid  # noqa: F401  (the third activation of the chapter)
 
+# An activation g: applied element-wise to an array of pre-activations z.
+Activation = Callable[[np.ndarray], np.ndarray]
 
-def linear(z):
+
+def linear(z: ArrayLike) -> np.ndarray:
     """g(z) = z: the "no activation" activation; returns a float copy of z."""
     return np.array(z, dtype=float)
 
 
-def relu(z):
+def relu(z: ArrayLike) -> np.ndarray:
     """g(z) = max(0, z), element-wise; same shape as z, an np.ndarray."""
     z = np.asarray(z, dtype=float)
     # np.where rather than np.maximum: it returns an ndarray even for a scalar z.
     return np.where(z > 0, z, 0.0)
 
 
-def dense(a_in, W, b, g):
+def dense(a_in: ArrayLike, W: ArrayLike, b: ArrayLike, g: Activation) -> np.ndarray:
     """One layer: a_out = g(a_in @ W + b), with a_in (n,) or (m, n), W (n, units), b (units,)."""
     a_in = np.asarray(a_in, dtype=float)
     W = np.asarray(W, dtype=float)
@@ -31,7 +37,8 @@ def dense(a_in, W, b, g):
     return g(z)
 
 
-def sequential(x, layers):
+def sequential(x: ArrayLike, layers: Sequence[tuple[ArrayLike, ArrayLike, Activation]],
+               ) -> np.ndarray:
     """Forward pass a^[l] = g^[l](a^[l-1] @ W^[l] + b^[l]) with a^[0] = x; layers is a list of
     (W, b, g)."""
     a = np.asarray(x, dtype=float)
@@ -40,7 +47,8 @@ def sequential(x, layers):
     return a
 
 
-def collapse_linear(layers):
+def collapse_linear(layers: Sequence[tuple[ArrayLike, ArrayLike]],
+                    ) -> tuple[np.ndarray, np.ndarray]:
     """The single (W, b) equal to a stack of linear layers [(W^[1], b^[1]), ..., (W^[L], b^[L])].
 
     a^[2] = (x @ W^[1] + b^[1]) @ W^[2] + b^[2] = x @ (W^[1] W^[2]) + (b^[1] W^[2] + b^[2]),
@@ -59,7 +67,8 @@ def collapse_linear(layers):
     return W, b
 
 
-def piecewise_linear(x, breakpoints, slopes, first_value):
+def piecewise_linear(x: ArrayLike, breakpoints: ArrayLike, slopes: ArrayLike,
+                     first_value: float) -> np.ndarray:
     """The continuous piecewise-linear function f itself, evaluated at x (any shape).
 
     f has kinks at breakpoints x_1 < ... < x_K, slope slopes[0] left of x_1, slopes[k] between
@@ -77,7 +86,7 @@ def piecewise_linear(x, breakpoints, slopes, first_value):
     return np.where(x < breakpoints[0], left, np.where(x > breakpoints[-1], right, inside))
 
 
-def _piecewise_spec(breakpoints, slopes):
+def _piecewise_spec(breakpoints: ArrayLike, slopes: ArrayLike) -> tuple[np.ndarray, np.ndarray]:
     """breakpoints (K,) strictly increasing and slopes (K + 1,) as float arrays, or ValueError."""
     breakpoints = np.asarray(breakpoints, dtype=float)
     slopes = np.asarray(slopes, dtype=float)
@@ -94,7 +103,8 @@ def _piecewise_spec(breakpoints, slopes):
     return breakpoints, slopes
 
 
-def piecewise_linear_layers(breakpoints, slopes, first_value):
+def piecewise_linear_layers(breakpoints: ArrayLike, slopes: ArrayLike, first_value: float,
+                            ) -> list[tuple[np.ndarray, np.ndarray]]:
     """[(W1, b1), (W2, b2)] of a network with one hidden layer of ReLU units and a linear
     output, x -> relu(x W1 + b1) W2 + b2, equal to the continuous piecewise-linear function with
     kinks at breakpoints x_1 < ... < x_K, slopes s_0, ..., s_K and f(x_1) = first_value.
@@ -123,7 +133,7 @@ def piecewise_linear_layers(breakpoints, slopes, first_value):
 # first one the reference's answer. An output layer has one unit for one label or number and
 # k units for k classes or k labels. A loss "(from_logits=True)" applies the sigmoid or softmax
 # itself, so its output layer is linear; a loss without it reads probabilities.
-OUTPUT_LAYERS = {
+OUTPUT_LAYERS: dict[str, tuple[tuple[str, str], ...]] = {
     "binary label": (("sigmoid", "BinaryCrossentropy"),
                      ("linear", "BinaryCrossentropy(from_logits=True)")),
     "one of k classes": (("softmax", "SparseCategoricalCrossentropy"),
@@ -135,7 +145,7 @@ OUTPUT_LAYERS = {
 }
 
 
-def output_layer_for(target):
+def output_layer_for(target: str) -> tuple[str, str]:
     """(activation, loss) of the output layer for a kind of target, as the names Keras uses:
     the activation's range is what y can be; the loss matches it."""
     if target not in OUTPUT_LAYERS:

@@ -1,26 +1,32 @@
 """Chapter 6 reference: a gradient-descent step, an Adam step (Kingma and Ba) and a minimiser."""
 
+from collections.abc import Callable
+from typing import Any
+
 import numpy as np
+from numpy.typing import ArrayLike
 
 OPTIMIZERS = ("gd", "adam")
 ADAM_DEFAULTS = {"alpha": 0.001, "beta_1": 0.9, "beta_2": 0.999, "epsilon": 1e-7}
 
 
-def _same_shape(name, a, like):
+def _same_shape(name: str, a: ArrayLike, like: np.ndarray) -> np.ndarray:
     a = np.asarray(a, dtype=float)
     if a.shape != like.shape:
         raise ValueError(f"{name} must have the shape of w {like.shape}, got {a.shape}")
     return a
 
 
-def gradient_descent_step(w, grad, alpha):
+def gradient_descent_step(w: ArrayLike, grad: ArrayLike, alpha: float) -> np.ndarray:
     """w - alpha * grad: one step of gradient descent, a new array of w's shape."""
     w = np.asarray(w, dtype=float)
     grad = _same_shape("grad", grad, w)
     return w - alpha * grad
 
 
-def adam_step(w, grad, m, v, t, alpha=0.001, beta_1=0.9, beta_2=0.999, epsilon=1e-7):
+def adam_step(w: ArrayLike, grad: ArrayLike, m: ArrayLike, v: ArrayLike, t: int,
+              alpha: float = 0.001, beta_1: float = 0.9, beta_2: float = 0.999,
+              epsilon: float = 1e-7) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Step number t (1, 2, ...) of Adam; returns new arrays (w_new, m_new, v_new).
 
     Kingma and Ba (2015), Algorithm 1: with g the gradient at w,
@@ -43,7 +49,8 @@ def adam_step(w, grad, m, v, t, alpha=0.001, beta_1=0.9, beta_2=0.999, epsilon=1
     return w_new, m_new, v_new
 
 
-def minimize(grad_fn, w0, steps, optimizer, **hyper):
+def minimize(grad_fn: Callable[[np.ndarray], Any], w0: ArrayLike, steps: int, optimizer: str,
+             **hyper: float) -> tuple[np.ndarray, np.ndarray]:
     """Run `steps` steps of `optimizer` ("gd" or "adam") from w0; returns (w, path).
 
     grad_fn(w) is the gradient of the cost at w. path is the (steps + 1, n) array of the

@@ -1,10 +1,12 @@
 """Chapter 8 reference: the numerical derivative, a scalar autodiff `Value`, and a two-layer
 network's gradients."""
 
+from collections.abc import Callable
+
 RELU_GRADIENT_AT_0 = 0.0   # the course's convention, as TensorFlow's: relu'(0) = 0
 
 
-def numerical_derivative(f, w, epsilon=1e-6):
+def numerical_derivative(f: Callable[[float], float], w: float, epsilon: float = 1e-6) -> float:
     """The central difference (f(w + epsilon) - f(w - epsilon)) / (2 epsilon), an estimate of
     df/dw at the scalar w whose error shrinks like epsilon^2 (until round-off takes over)."""
     return (f(w + epsilon) - f(w - epsilon)) / (2 * epsilon)
@@ -15,84 +17,84 @@ class Value:
     output backward() was called on with respect to it, and how to pass a derivative back to the
     nodes it was computed from (every operation carries its own local chain rule)."""
 
-    def __init__(self, data):
+    def __init__(self, data: float) -> None:
         self.data = data
         self.grad = 0.0
-        self._inputs = ()               # the nodes this one was computed from
-        self._backward = lambda: None   # adds this node's grad, times the local derivatives,
-                                        # to the grads of its inputs
+        self._inputs: tuple[Value, ...] = ()   # the nodes this one was computed from
+        # Adds this node's grad, times the local derivatives, to the grads of its inputs.
+        self._backward: Callable[[], None] = lambda: None
 
     @staticmethod
-    def _made_from(data, *inputs):
+    def _made_from(data: float, *inputs: "Value") -> "Value":
         out = Value(data)
         out._inputs = inputs
         return out
 
-    def __repr__(self):
+    def __repr__(self) -> str:
         return f"Value(data={self.data}, grad={self.grad})"
 
-    def __add__(self, other):
+    def __add__(self, other: "Value | float") -> "Value":
         other = other if isinstance(other, Value) else Value(other)
         out = Value._made_from(self.data + other.data, self, other)
 
-        def _backward():          # d(a + b)/da = 1, d(a + b)/db = 1
+        def _backward() -> None:  # d(a + b)/da = 1, d(a + b)/db = 1
             self.grad += out.grad
             other.grad += out.grad
         out._backward = _backward
         return out
 
-    def __mul__(self, other):
+    def __mul__(self, other: "Value | float") -> "Value":
         other = other if isinstance(other, Value) else Value(other)
         out = Value._made_from(self.data * other.data, self, other)
 
-        def _backward():          # d(ab)/da = b, d(ab)/db = a
+        def _backward() -> None:  # d(ab)/da = b, d(ab)/db = a
             self.grad += other.data * out.grad
             other.grad += self.data * out.grad
         out._backward = _backward
         return out
 
-    def __pow__(self, exponent):
+    def __pow__(self, exponent: float) -> "Value":
         if isinstance(exponent, Value):
             raise TypeError("Value ** Value is not supported: the exponent must be a number")
         out = Value._made_from(self.data ** exponent, self)
 
-        def _backward():          # d(a^p)/da = p a^(p-1)
+        def _backward() -> None:  # d(a^p)/da = p a^(p-1)
             self.grad += exponent * self.data ** (exponent - 1) * out.grad
         out._backward = _backward
         return out
 
-    def relu(self):
+    def relu(self) -> "Value":
         out = Value._made_from(self.data if self.data > 0 else 0.0, self)
 
-        def _backward():          # relu'(z) = 1 for z > 0, 0 for z <= 0
+        def _backward() -> None:  # relu'(z) = 1 for z > 0, 0 for z <= 0
             self.grad += (1.0 if self.data > 0 else RELU_GRADIENT_AT_0) * out.grad
         out._backward = _backward
         return out
 
-    def __neg__(self):
+    def __neg__(self) -> "Value":
         return self * -1
 
-    def __sub__(self, other):
+    def __sub__(self, other: "Value | float") -> "Value":
         return self + (-other)
 
-    def __truediv__(self, other):
+    def __truediv__(self, other: "Value | float") -> "Value":
         if isinstance(other, Value):
             return self * other ** -1
         return self * (1.0 / other)
 
-    def __radd__(self, other):    # other + self, other a number
+    def __radd__(self, other: float) -> "Value":    # other + self, other a number
         return self + other
 
-    def __rsub__(self, other):    # other - self
+    def __rsub__(self, other: float) -> "Value":    # other - self
         return (-self) + other
 
-    def __rmul__(self, other):    # other * self
+    def __rmul__(self, other: float) -> "Value":    # other * self
         return self * other
 
-    def __rtruediv__(self, other):  # other / self
+    def __rtruediv__(self, other: float) -> "Value":  # other / self
         return self ** -1 * other
 
-    def backward(self):
+    def backward(self) -> None:
         """Fill .grad of every node this one depends on with d(self)/d(node): this node's grad
         is 1, then each node, in reverse topological order, passes its grad to its inputs."""
         order = topological_order(self)
@@ -101,7 +103,7 @@ class Value:
             node._backward()
 
 
-def topological_order(root):
+def topological_order(root: Value) -> list[Value]:
     """The nodes root depends on, each after all of its inputs (an iterative depth-first search,
     so that a chain of any length fits in Python's recursion limit)."""
     order, seen = [], {id(root)}
@@ -119,11 +121,12 @@ def topological_order(root):
     return order
 
 
-def relu(z):
+def relu(z: float) -> float:
     return z if z > 0 else 0.0
 
 
-def two_layer_gradients(x, y, w1, b1, w2, b2):
+def two_layer_gradients(x: float, y: float, w1: float, b1: float, w2: float, b2: float,
+                        ) -> dict[str, float]:
     """J and its derivatives for a1 = relu(w1 x + b1), a2 = relu(w2 a1 + b2),
     J = (a2 - y)^2 / 2: the forward pass, then the chain rule from J back to each parameter."""
     z1 = w1 * x + b1

@@ -2,17 +2,23 @@
 with shared weights, and the EKG classifier of the lecture."""
 
 import os
+from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 import numpy as np
+from numpy.typing import ArrayLike
+
+if TYPE_CHECKING:
+    from tensorflow import keras
 
 
-def _stride(stride):
+def _stride(stride: int) -> int:
     if isinstance(stride, bool) or int(stride) != stride or stride < 1:
         raise ValueError(f"stride must be a whole number >= 1, got {stride!r}")
     return int(stride)
 
 
-def conv1d(x, kernel, stride=1):
+def conv1d(x: ArrayLike, kernel: ArrayLike, stride: int = 1) -> np.ndarray:
     """Valid cross-correlation of a 1-D x with a 1-D kernel, what deep-learning libraries call
     convolution: out[p] = sum_j x[p * stride + j] * kernel[j], for every position p at which the
     kernel lies entirely inside x, so len(out) = (len(x) - len(kernel)) // stride + 1.
@@ -34,7 +40,7 @@ def conv1d(x, kernel, stride=1):
     return out
 
 
-def conv2d(image, kernel, stride=1):
+def conv2d(image: ArrayLike, kernel: ArrayLike, stride: int = 1) -> np.ndarray:
     """Valid 2-D cross-correlation: out[r, c] = sum_{i, j} image[r s + i, c s + j] kernel[i, j]
     with the same stride s along both axes; shape ((H - kh) // s + 1, (W - kw) // s + 1)."""
     image, kernel = np.asarray(image, dtype=float), np.asarray(kernel, dtype=float)
@@ -53,7 +59,8 @@ def conv2d(image, kernel, stride=1):
     return out
 
 
-def conv1d_layer(x, W, b, stride, g):
+def conv1d_layer(x: ArrayLike, W: ArrayLike, b: ArrayLike, stride: int,
+                 g: Callable[[np.ndarray], ArrayLike]) -> np.ndarray:
     """A 1-D convolutional layer with shared weights (Keras' Conv1D on one input channel).
 
     x is one example (n,) or a batch (m, n); W is (k, filters): column f is the kernel of
@@ -74,7 +81,7 @@ def conv1d_layer(x, W, b, stride, g):
     return a if x.ndim == 2 else a[0]
 
 
-def build_ekg_classifier(n_samples=100):
+def build_ekg_classifier(n_samples: int = 100) -> "keras.Model":
     """A compiled Keras model for the lecture's EKG traces, input (n_samples, 1).
 
     As in the lecture's figure: a Conv1D layer whose units see windows of 20 samples, 10 apart

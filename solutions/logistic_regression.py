@@ -2,15 +2,20 @@
 binary classifier."""
 
 import os
+from typing import TYPE_CHECKING
 
 import numpy as np
+from numpy.typing import ArrayLike
+
+if TYPE_CHECKING:
+    from tensorflow import keras
 
 # exp(-|z|) underflows (to a subnormal past |z| ~ 708, to 0 past ~745): that is the correctly
 # rounded answer, not an error, so every exp below runs under np.errstate(under="ignore").
 # The functions are then quiet even when the caller has set np.errstate(all="raise").
 
 
-def sigmoid(z):
+def sigmoid(z: ArrayLike) -> np.ndarray:
     """g(z) = 1 / (1 + e^{-z}), element-wise; same shape as z, an np.ndarray."""
     z = np.asarray(z, dtype=float)
     with np.errstate(under="ignore"):
@@ -20,7 +25,8 @@ def sigmoid(z):
         return np.where(z >= 0, 1 / (1 + e), e / (1 + e))
 
 
-def _as_arrays(X, y, w, b):
+def _as_arrays(X: ArrayLike, y: ArrayLike, w: ArrayLike, b: float,
+               ) -> tuple[np.ndarray, np.ndarray, np.ndarray, float]:
     """X (m, n), y (m,) and w (n,) as float arrays after checking their shapes, and b as a float."""
     X = np.asarray(X, dtype=float)
     y = np.asarray(y, dtype=float)
@@ -35,7 +41,7 @@ def _as_arrays(X, y, w, b):
     return X, y, w, float(b)
 
 
-def compute_cost(X, y, w, b):
+def compute_cost(X: ArrayLike, y: ArrayLike, w: ArrayLike, b: float) -> float:
     """J(w, b) = (1/m) sum_i [-y_i log f_i - (1 - y_i) log(1 - f_i)], f_i = g(x_i . w + b);
     a float."""
     X, y, w, b = _as_arrays(X, y, w, b)
@@ -48,7 +54,8 @@ def compute_cost(X, y, w, b):
         return float(np.mean(loss))
 
 
-def compute_gradient(X, y, w, b):
+def compute_gradient(X: ArrayLike, y: ArrayLike, w: ArrayLike, b: float,
+                     ) -> tuple[np.ndarray, float]:
     """(dj_dw, dj_db) with dj_dw = (1/m) X^T (f - y), shape (n,), and dj_db = (1/m) sum(f - y),
     a float."""
     X, y, w, b = _as_arrays(X, y, w, b)
@@ -60,7 +67,8 @@ def compute_gradient(X, y, w, b):
     return dj_dw, dj_db
 
 
-def gradient_descent(X, y, w_in, b_in, alpha, num_iters):
+def gradient_descent(X: ArrayLike, y: ArrayLike, w_in: ArrayLike, b_in: float, alpha: float,
+                     num_iters: int) -> tuple[np.ndarray, float, np.ndarray]:
     """Run num_iters steps of w = w - alpha dj_dw, b = b - alpha dj_db; return (w, b, J_history).
 
     J_history[i] is the cost after step i + 1. w_in is copied, never modified.
@@ -77,7 +85,7 @@ def gradient_descent(X, y, w_in, b_in, alpha, num_iters):
     return w, b, np.array(J_history)
 
 
-def build_binary_classifier(n_features):
+def build_binary_classifier(n_features: int) -> "keras.Model":
     """A compiled Keras model for 0/1 labels: ReLU hidden layer, one linear output unit (a logit z).
 
     The loss is BinaryCrossentropy(from_logits=True), so the model outputs z, not g(z);

@@ -1,23 +1,29 @@
 """Chapter 5 reference: multi-label predictions, their cost from logits, Hamming accuracy, and a
 classifier with one sigmoid output per label."""
 
+from typing import TYPE_CHECKING
+
 import numpy as np
+from numpy.typing import ArrayLike
+
+if TYPE_CHECKING:
+    from tensorflow import keras
 
 
-def _sigmoid(z):
+def _sigmoid(z: np.ndarray) -> np.ndarray:
     """1 / (1 + e^{-z}) without overflow: e^{-|z|} is at most 1."""
     e = np.exp(-np.abs(z))
     return np.where(z >= 0, 1.0 / (1.0 + e), e / (1.0 + e))
 
 
-def predict_labels(logits, threshold=0.5):
+def predict_labels(logits: ArrayLike, threshold: float = 0.5) -> np.ndarray:
     """0/1 ints of logits' shape: 1 where sigmoid(logit) >= threshold, each label on its own."""
     z = np.asarray(logits, dtype=float)
     with np.errstate(under="ignore"):
         return (_sigmoid(z) >= threshold).astype(int)
 
 
-def multilabel_cost(logits, Y):
+def multilabel_cost(logits: ArrayLike, Y: ArrayLike) -> float:
     """Mean binary cross-entropy over every example and every label, from logits; a float.
 
     For one entry, -y log g(z) - (1 - y) log(1 - g(z)) = max(z, 0) - z y + log(1 + e^{-|z|}),
@@ -34,7 +40,7 @@ def multilabel_cost(logits, Y):
     return float(np.mean(loss))
 
 
-def hamming_accuracy(Y_true, Y_pred):
+def hamming_accuracy(Y_true: ArrayLike, Y_pred: ArrayLike) -> float:
     """The fraction of (example, label) entries where Y_pred equals Y_true; a float."""
     Y_true, Y_pred = np.asarray(Y_true), np.asarray(Y_pred)
     if Y_true.shape != Y_pred.shape:
@@ -45,7 +51,7 @@ def hamming_accuracy(Y_true, Y_pred):
     return float(np.mean(Y_true == Y_pred))
 
 
-def build_multilabel_classifier(n_features, n_labels):
+def build_multilabel_classifier(n_features: int, n_labels: int) -> "keras.Model":
     """A compiled Keras model: n_features inputs -> a ReLU hidden layer -> n_labels logits,
     trained with binary cross-entropy from logits (one independent yes/no per label)."""
     import keras

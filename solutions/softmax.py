@@ -2,11 +2,16 @@
 regression, and a Keras digit classifier."""
 
 import os
+from typing import TYPE_CHECKING
 
 import numpy as np
+from numpy.typing import ArrayLike
+
+if TYPE_CHECKING:
+    from tensorflow import keras
 
 
-def softmax(z):
+def softmax(z: ArrayLike) -> np.ndarray:
     """a_j = e^{z_j} / sum_k e^{z_k} along the last axis (1-D: one example, 2-D: a row per
     example)."""
     z = np.asarray(z, dtype=float)
@@ -20,7 +25,7 @@ def softmax(z):
         return e / np.sum(e, axis=-1, keepdims=True)
 
 
-def _class_ids(y, m, k):
+def _class_ids(y: ArrayLike, m: int, k: int) -> np.ndarray:
     """y as an (m,) int array of class ids in 0..k-1, or a ValueError that says what is wrong."""
     y = np.asarray(y)
     if y.shape != (m,):
@@ -36,7 +41,7 @@ def _class_ids(y, m, k):
     return y
 
 
-def sparse_categorical_crossentropy(probs, y):
+def sparse_categorical_crossentropy(probs: ArrayLike, y: ArrayLike) -> float:
     """J = (1/m) sum_i -log a_{i, y_i}: probs (m, k) rows of probabilities, y (m,) class ids;
     a float.
 
@@ -56,7 +61,8 @@ def sparse_categorical_crossentropy(probs, y):
         return float(np.mean(-np.log(a)))
 
 
-def softmax_gradient(X, y, W, b):
+def softmax_gradient(X: ArrayLike, y: ArrayLike, W: ArrayLike, b: ArrayLike,
+                     ) -> tuple[np.ndarray, np.ndarray]:
     """(dj_dW, dj_db): the gradient of the softmax-regression cost
     J(W, b) = (1/m) sum_i -log softmax(x_i W + b)[y_i], with X (m, n), y (m,) class ids,
     W (n, k), b (k,); dj_dW has W's shape (n, k), dj_db b's shape (k,).
@@ -79,7 +85,7 @@ def softmax_gradient(X, y, W, b):
     return X.T @ error / m, error.sum(axis=0) / m
 
 
-def build_digit_classifier():
+def build_digit_classifier() -> "keras.Model":
     """A compiled Keras model for the 8x8 digits: 64 inputs, ReLU layers of 64 and 32 units,
     10 linear outputs.
 

@@ -1,6 +1,7 @@
 """Chapter 4 reference: log-sum-exp, log-softmax and the cross-entropies computed from logits."""
 
 import numpy as np
+from numpy.typing import ArrayLike
 
 from solutions.softmax import _class_ids
 
@@ -9,7 +10,7 @@ from solutions.softmax import _class_ids
 # np.errstate(under="ignore") around each exp.
 
 
-def _logits(z):
+def _logits(z: ArrayLike) -> np.ndarray:
     """z as a float array with at least one axis (the last axis holds the classes)."""
     z = np.asarray(z, dtype=float)
     if z.ndim == 0 or z.shape[-1] == 0:
@@ -17,7 +18,7 @@ def _logits(z):
     return z
 
 
-def log_sum_exp(z):
+def log_sum_exp(z: ArrayLike) -> np.ndarray:
     """log sum_j e^{z_j} along the last axis, as max(z) + log(sum_j e^{z_j - max(z)});
     shape z.shape[:-1]."""
     z = _logits(z)
@@ -32,7 +33,7 @@ def log_sum_exp(z):
         return np.squeeze(z_max + np.log1p(np.sum(e, axis=-1, keepdims=True)), axis=-1)
 
 
-def log_softmax(z):
+def log_softmax(z: ArrayLike) -> np.ndarray:
     """log a_j = z_j - log sum_k e^{z_k} along the last axis; same shape as z."""
     z = _logits(z)
     i = np.argmax(z, axis=-1, keepdims=True)
@@ -43,7 +44,7 @@ def log_softmax(z):
         return z - np.log1p(np.sum(e, axis=-1, keepdims=True))
 
 
-def softmax_cross_entropy_with_logits(logits, y):
+def softmax_cross_entropy_with_logits(logits: ArrayLike, y: ArrayLike) -> float:
     """J = (1/m) sum_i -log softmax(z_i)_{y_i} = (1/m) sum_i [log sum_k e^{z_ik} - z_{i, y_i}];
     a float.
 
@@ -58,7 +59,7 @@ def softmax_cross_entropy_with_logits(logits, y):
     return float(np.mean(-log_softmax(z)[np.arange(m), y]))
 
 
-def binary_cross_entropy_with_logits(logits, y):
+def binary_cross_entropy_with_logits(logits: ArrayLike, y: ArrayLike) -> float:
     """Mean over all entries of -y log g(z) - (1 - y) log(1 - g(z)), from logits z; a float.
 
     Computed as max(z, 0) - z y + log(1 + e^{-|z|}), the same quantity with no log(0)

@@ -11,14 +11,14 @@ from pathlib import Path
 
 import pytest
 
-from autograder import sandbox
+from autograder.sandbox import bwrap
 from samples.answers import attacks as ATTACKS
 from tests.course import copy_course, nbgrader
 from tests.leaks import leaks_in, secrets_of
 
 TRAP_PORT = 47811      # the attack tries this loopback port, among others
 pytestmark = [pytest.mark.slow,
-              pytest.mark.skipif(not sandbox.bwrap_path(), reason="bubblewrap is not installed")]
+              pytest.mark.skipif(not bwrap.bwrap_path(), reason="bubblewrap is not installed")]
 
 
 def digest(path):

@@ -12,13 +12,14 @@ from pathlib import Path
 
 import pytest
 
-from autograder import sandbox
+from autograder.sandbox import bwrap
+from autograder.sandbox.process import descendants
 from tests.course import BIN, copy_course, nbgrader, nbgrader_env
 
 ROOT = Path(__file__).resolve().parents[1]
 CHAPTER = "stability"
 pytestmark = [pytest.mark.slow,
-              pytest.mark.skipif(not sandbox.bwrap_path(), reason="bubblewrap is not installed")]
+              pytest.mark.skipif(not bwrap.bwrap_path(), reason="bubblewrap is not installed")]
 
 
 def make_course(tmp_path):
@@ -148,13 +149,13 @@ def test_an_honest_notebook_graded_beside_a_cpu_hog_gets_its_full_score(tmp_path
                            stderr=subprocess.DEVNULL, start_new_session=True)
     try:
         deadline = time.monotonic() + 180
-        while len(sandbox.descendants(hog.pid)) < 60 and time.monotonic() < deadline:
+        while len(descendants(hog.pid)) < 60 and time.monotonic() < deadline:
             time.sleep(0.5)      # its kernel and its verdict's process: 96 busy processes
-        assert len(sandbox.descendants(hog.pid)) >= 60, "the hog never got busy"
+        assert len(descendants(hog.pid)) >= 60, "the hog never got busy"
         start = time.monotonic()
         nbgrader(courses["honest"], "autograde", chapter, "--force")
         print(f"the honest notebook was graded in {time.monotonic() - start:.0f} s beside "
-              f"{len(sandbox.descendants(hog.pid))} processes of the hog's grading")
+              f"{len(descendants(hog.pid))} processes of the hog's grading")
     finally:
         os.killpg(hog.pid, signal.SIGKILL)
         hog.wait()

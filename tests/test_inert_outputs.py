@@ -26,15 +26,15 @@ from nbgrader.api import Gradebook
 from nbgrader.server_extensions.formgrader import handlers as formgrader_handlers
 from traitlets.config import Config
 
-from autograder import sandbox
 from autograder.grading.highlight import HighlightUnlessLarge
 from autograder.grading.preprocessors import InertOutputs
+from autograder.sandbox import bwrap
 from tests.course import copy_course, nbgrader, nbgrader_env
 
 ROOT = Path(__file__).resolve().parents[1]
 CHAPTER = "stability"
 CORRECT = ROOT / "samples/submitted/sample-correct" / CHAPTER / "exercises.ipynb"
-needs_bwrap = pytest.mark.skipif(not sandbox.bwrap_path(), reason="bubblewrap is not installed")
+needs_bwrap = pytest.mark.skipif(not bwrap.bwrap_path(), reason="bubblewrap is not installed")
 
 MARKER = "XSS-"     # in every payload; it may show as text, never inside a script or an attribute
 PNG = "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAIAAACQd1PeAAAADElEQVR4nGP4z8AAAAMBAQDJ/pLvAAAAAElFTkSuQmCC"

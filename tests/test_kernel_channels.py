@@ -29,9 +29,9 @@ import zmq
 from jupyter_client.session import Session
 from nbformat.v4 import new_code_cell, new_notebook
 
-from autograder import sandbox
 from autograder.grading.kernel_channels import CUT, RELAY
 from autograder.grading.preprocessors import SandboxedExecute
+from autograder.sandbox import bwrap
 from tests.course import BIN, copy_course, nbgrader, nbgrader_env
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -39,7 +39,7 @@ CHAPTER = "stability"
 MB = 1024 ** 2
 GRADER_BOUND = 1536 * MB       # what the grading process may reach under any flood
 SAFETY_CAP = 3072 * MB         # a run past this is killed: the bounds do not hold
-needs_bwrap = pytest.mark.skipif(not sandbox.bwrap_path(), reason="bubblewrap is not installed")
+needs_bwrap = pytest.mark.skipif(not bwrap.bwrap_path(), reason="bubblewrap is not installed")
 
 # Each flood runs only in the student's kernel (the verdict's process has no get_ipython).
 PREAMBLE = """\

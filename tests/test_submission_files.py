@@ -16,8 +16,8 @@ from pathlib import Path
 
 import pytest
 
-from autograder import sandbox
 from autograder.grading.submissions import submission_problems
+from autograder.sandbox import bwrap
 from tests.course import BIN, copy_course, nbgrader_env
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -151,7 +151,7 @@ def run_nbgrader(course, *args):
 @pytest.fixture(scope="module")
 def graded(tmp_path_factory):
     """One autograde run of a correct submission and every refused one, then feedback and export."""
-    if not sandbox.bwrap_path():
+    if not bwrap.bwrap_path():
         pytest.skip("bubblewrap is not installed")
     course = copy_course(tmp_path_factory.mktemp("links") / "course")
     assignment = run_nbgrader(course, "generate_assignment", CHAPTER, "--force")

@@ -2,28 +2,33 @@
 a ReLU network built by hand, and the output layer for a kind of target."""
 
 import re
+from collections.abc import Sequence
+from typing import Any
 
 import numpy as np
 
 import solutions.activations
-from autograder.checks.base import Case, Check, Mismatch, expect_array, fmt
-from autograder.sandboxed.child import NamedCallable
+from autograder.channel import NamedCallable
+from autograder.checks import elementary_functions
+from autograder.checks.base import Case, Check, Mismatch, expect_array, expect_tuple, fmt
 
 # Matrix products summed in another order (loops over units, np.dot, np.einsum) differ from
 # the reference by rounding only, ~1e-15 on the O(1) values used here, far inside Check's default
 # tolerances; every bug worth catching (a missing bias, a transposed W, a skipped activation)
 # changes them by O(1).
 
-RELU, SIGMOID, LINEAR = NamedCallable("relu"), NamedCallable("sigmoid"), NamedCallable("linear")
+RELU, SIGMOID, LINEAR = (NamedCallable(elementary_functions, name)
+                         for name in ("relu", "sigmoid", "linear"))
 ACTIVATIONS = [RELU, SIGMOID, LINEAR]
 
 
-def random_layer(rng, n_in, units):
+def random_layer(rng: np.random.Generator, n_in: int, units: int) -> tuple[np.ndarray, np.ndarray]:
     """(W, b), W (n_in, units) scaled by 1/sqrt(n_in): activations stay O(1) layer after layer."""
     return rng.normal(size=(n_in, units)) / np.sqrt(n_in), rng.normal(size=units)
 
 
-def describe_stack(sizes, activations=None):
+def describe_stack(sizes: Sequence[int], activations: Sequence[NamedCallable] | None = None,
+                   ) -> str:
     """'4 -> 5 -> 2 (relu, sigmoid)': the layer sizes, and the activations if any."""
     text = " -> ".join(str(s) for s in sizes)
     return text + (f" ({', '.join(g.name for g in activations)})" if activations else "")
@@ -33,7 +38,7 @@ class Relu(Check):
     reference = solutions.activations.relu
     rtol, atol = 1e-12, 0.0     # ReLU involves no rounding: any correct formula gives these numbers
 
-    def cases(self, rng):
+    def cases(self, rng: np.random.Generator) -> list[Case]:
         m, n = int(rng.integers(3, 7)), int(rng.integers(2, 6))
         return [
             Case("a 1-D array [-2, -0.5, 0, 0.5, 2]", (np.array([-2.0, -0.5, 0.0, 0.5, 2.0]),)),
@@ -55,7 +60,7 @@ class Relu(Check):
 class Dense(Check):
     reference = solutions.activations.dense
 
-    def cases(self, rng):
+    def cases(self, rng: np.random.Generator) -> list[Case]:
         n, units, m = int(rng.integers(2, 7)), int(rng.integers(1, 6)), int(rng.integers(3, 9))
         W, b = random_layer(rng, n, units)
         W_sq, b_sq = random_layer(rng, 3, 3)
@@ -89,11 +94,13 @@ class Dense(Check):
 class Sequential(Check):
     reference = solutions.activations.sequential
 
-    def stack(self, rng, sizes, activations):
+    def stack(self, rng: np.random.Generator, sizes: Sequence[int],
+              activations: Sequence[NamedCallable],
+              ) -> list[tuple[np.ndarray, np.ndarray, NamedCallable]]:
         return [random_layer(rng, n_in, units) + (g,)
                 for n_in, units, g in zip(sizes[:-1], sizes[1:], activations)]
 
-    def cases(self, rng):
+    def cases(self, rng: np.random.Generator) -> list[Case]:
         depth = int(rng.integers(2, 5))
         sizes = [int(s) for s in rng.integers(1, 7, size=depth + 1)]
         acts = [ACTIVATIONS[int(i)] for i in rng.integers(0, 3, size=depth)]
@@ -135,10 +142,11 @@ class CollapseLinear(Check):
 
     reference = solutions.activations.collapse_linear
 
-    def stack(self, rng, sizes):
+    def stack(self, rng: np.random.Generator, sizes: Sequence[int],
+              ) -> list[tuple[np.ndarray, np.ndarray]]:
         return [random_layer(rng, n_in, units) for n_in, units in zip(sizes[:-1], sizes[1:])]
 
-    def cases(self, rng):
+    def cases(self, rng: np.random.Generator) -> list[Case]:
         depth = int(rng.integers(2, 6))
         sizes = [int(s) for s in rng.integers(1, 7, size=depth + 1)]
         return [
@@ -159,10 +167,8 @@ class CollapseLinear(Check):
                  kind="edge", show_input=False),
         ]
 
-    def compare(self, case, expected, actual):
-        if not isinstance(actual, (tuple, list)) or len(actual) != 2:
-            raise Mismatch(f"expected a pair (W, b), got {type(actual).__name__}: {fmt(actual)}")
-        W, b = actual
+    def compare(self, case: Case, expected: Any, actual: Any) -> None:
+        W, b = expect_tuple(actual, ("W", "b"))
         expect_array(W, expected[0], rtol=self.rtol, atol=self.atol, name="W")
         try:
             expect_array(b, expected[1], rtol=self.rtol, atol=self.atol, name="b")
@@ -171,7 +177,7 @@ class CollapseLinear(Check):
                            f"e.g. at x = 0)") from None
 
 
-def probe_points(breakpoints):
+def probe_points(breakpoints: np.ndarray) -> np.ndarray:
     """Where a network is compared with f: on and between the breakpoints, just beside each of
     them, and far out on both tails (a wrong slope there shows up at once)."""
     span = max(breakpoints[-1] - breakpoints[0], 1.0)
@@ -184,7 +190,7 @@ def probe_points(breakpoints):
         np.linspace(breakpoints[0] - 2 * span, breakpoints[-1] + 2 * span, 41)]))
 
 
-def network_layers(actual):
+def network_layers(actual: object) -> tuple[np.ndarray, ...]:
     """The (W1, b1, W2, b2) of a returned [(W1, b1), (W2, b2)], or Mismatch saying what is off."""
     if not isinstance(actual, (list, tuple)) or len(actual) != 2 or not all(
             isinstance(layer, (list, tuple)) and len(layer) == 2 for layer in actual):
@@ -214,8 +220,9 @@ class PiecewiseLinearLayers(Check):
 
     reference = solutions.activations.piecewise_linear_layers
 
-    def cases(self, rng):
-        def spec(breakpoints, slopes, first_value):
+    def cases(self, rng: np.random.Generator) -> list[Case]:
+        def spec(breakpoints: Sequence[float] | np.ndarray, slopes: Sequence[float] | np.ndarray,
+                 first_value: float) -> tuple[np.ndarray, np.ndarray, float]:
             return (np.array(breakpoints, dtype=float), np.array(slopes, dtype=float),
                     float(first_value))
 
@@ -248,7 +255,7 @@ class PiecewiseLinearLayers(Check):
                  show_input=False),
         ]
 
-    def compare(self, case, expected, actual):
+    def compare(self, case: Case, expected: Any, actual: Any) -> None:
         W1, b1, W2, b2 = network_layers(actual)
         breakpoints, slopes, first_value = case.args
         x = probe_points(breakpoints)
@@ -281,7 +288,7 @@ LOSS_ALIASES = {"binary_crossentropy": "BinaryCrossentropy",
                 "mean_absolute_error": "MeanAbsoluteError", "mae": "MeanAbsoluteError"}
 
 
-def read_loss(loss):
+def read_loss(loss: object) -> tuple[str, bool] | None:
     """(name, from_logits) of a loss written as Keras names it: 'BinaryCrossentropy',
     'BinaryCrossentropy()', 'keras.losses.BinaryCrossentropy(from_logits=True)', 'mse'...;
     None when it is not one of these."""
@@ -299,7 +306,7 @@ def read_loss(loss):
     return match.group(1), match.group(3) == "True"
 
 
-def why_not(target, activation, loss, from_logits):
+def why_not(target: str, activation: str, loss: str, from_logits: bool) -> str:
     """Why (activation, loss) does not fit the target, in a sentence that teaches the rule
     without naming the answer."""
     applies = CROSS_ENTROPIES.get(loss)
@@ -341,17 +348,14 @@ class OutputLayerFor(Check):
 
     reference = solutions.activations.output_layer_for
 
-    def cases(self, rng):
+    def cases(self, rng: np.random.Generator) -> list[Case]:
         targets = list(solutions.activations.OUTPUT_LAYERS)
         again = targets[int(rng.integers(len(targets)))]
         return [Case(f"target {target!r}", (target,)) for target in targets] + [
             Case(f"target {again!r}, asked again", (again,), kind="random")]
 
-    def compare(self, case, expected, actual):
-        if not isinstance(actual, (tuple, list)) or len(actual) != 2:
-            raise Mismatch(f"expected a pair (activation, loss) of strings, got "
-                           f"{type(actual).__name__}: {fmt(actual)}")
-        activation, loss = actual
+    def compare(self, case: Case, expected: Any, actual: Any) -> None:
+        activation, loss = expect_tuple(actual, ("activation", "loss"), "of strings")
         activation = "linear" if activation is None else activation   # Keras reads None so
         if not isinstance(activation, str) or activation.strip().lower() not in ACTIVATION_RANGES:
             raise Mismatch(f"the activation {fmt(activation)} is not one of "

@@ -1,10 +1,13 @@
 """Checks for the `adam` chapter: a gradient-descent step, an Adam step and a minimiser."""
 
+from typing import Any
+
 import numpy as np
 
 import solutions.adam
-from autograder.checks.base import Case, Check, Mismatch, expect_array, fmt
-from autograder.sandboxed.child import NamedCallable
+from autograder.channel import NamedCallable
+from autograder.checks import adam_functions
+from autograder.checks.base import Case, Check, Mismatch, expect_array, expect_tuple, fmt
 
 # Tolerances. A correct update written in another order (Keras' m + (g - m)(1 - beta_1), the
 # bias correction folded into the learning rate, a loop over the entries) differs from the
@@ -16,18 +19,19 @@ from autograder.sandboxed.child import NamedCallable
 RTOL = 1e-7
 SCALED_ATOL = 1e-10
 
-BOWL = NamedCallable("elongated_bowl_gradient")          # J = (w1^2 + 20 w2^2) / 2
-ROTATED = NamedCallable("rotated_bowl_gradient")         # that bowl turned 45 degrees, min (1, 2)
-ROSENBROCK = NamedCallable("rosenbrock_gradient")        # (1 - x)^2 + 100 (y - x^2)^2, min (1, 1)
-DIAGONAL = NamedCallable("diagonal_bowl_gradient")       # J = sum_j j w_j^2 / 2, any n
+# The costs' gradients (each cost is named in adam_functions).
+BOWL = NamedCallable(adam_functions, "elongated_bowl_gradient")
+ROTATED = NamedCallable(adam_functions, "rotated_bowl_gradient")
+ROSENBROCK = NamedCallable(adam_functions, "rosenbrock_gradient")
+DIAGONAL = NamedCallable(adam_functions, "diagonal_bowl_gradient")
 
 
-def expect_scaled(actual, expected, scale, name):
+def expect_scaled(actual: object, expected: np.ndarray, scale: float, name: str) -> None:
     """expect_array with an absolute tolerance relative to the size of the numbers involved."""
     expect_array(actual, expected, rtol=RTOL, atol=SCALED_ATOL * scale, name=name)
 
 
-def size(*arrays):
+def size(*arrays: np.ndarray) -> float:
     return max(float(np.max(np.abs(a), initial=0.0)) for a in arrays)
 
 
@@ -35,7 +39,7 @@ class GradientDescentStep(Check):
     reference = solutions.adam.gradient_descent_step
     result_name = "w_new"
 
-    def cases(self, rng):
+    def cases(self, rng: np.random.Generator) -> list[Case]:
         n, shape = int(rng.integers(3, 9)), (int(rng.integers(2, 5)), int(rng.integers(2, 5)))
         return [
             Case("w = [1, 2], grad = [0.5, -1], alpha = 0.1",
@@ -61,11 +65,11 @@ class GradientDescentStep(Check):
         ]
 
 
-def adam_cases(rng):
+def adam_cases(rng: np.random.Generator) -> list[Case]:
     """Every kind of input adam_step meets: first and later steps, each hyper-parameter, edges."""
     n, shape = int(rng.integers(3, 9)), (int(rng.integers(2, 5)), int(rng.integers(2, 5)))
 
-    def history(shape, t):
+    def history(shape: int | tuple[int, int], t: int) -> tuple[np.ndarray, np.ndarray]:
         """A state Adam can be in after a few steps: m of either sign, v > 0 of the size of m^2."""
         m = rng.normal(0, 1, size=shape)
         return m, m ** 2 * float(rng.uniform(1.0, 3.0)) * 0.01
@@ -127,13 +131,11 @@ def adam_cases(rng):
 class AdamStep(Check):
     reference = solutions.adam.adam_step
 
-    def cases(self, rng):
+    def cases(self, rng: np.random.Generator) -> list[Case]:
         return adam_cases(rng)
 
-    def compare(self, case, expected, actual):
-        if not isinstance(actual, (tuple, list)) or len(actual) != 3:
-            raise Mismatch(f"expected a triple (w_new, m_new, v_new), got "
-                           f"{type(actual).__name__}: {fmt(actual)}")
+    def compare(self, case: Case, expected: Any, actual: Any) -> None:
+        actual = expect_tuple(actual, ("w_new", "m_new", "v_new"))
         w, grad, m, v = case.args[:4]
         w_new, m_new, v_new = expected
         # m_new and v_new first: they show which moment is wrong before its effect on w does.
@@ -142,7 +144,7 @@ class AdamStep(Check):
         expect_scaled(actual[0], w_new, size(w, w_new - w), "w_new")
 
 
-def minimize_cases(rng):
+def minimize_cases(rng: np.random.Generator) -> list[Case]:
     n = int(rng.integers(2, 7))
     steps = int(rng.integers(20, 80))
     w0_random = rng.normal(0, 2, size=n)
@@ -192,14 +194,11 @@ def minimize_cases(rng):
 class Minimize(Check):
     reference = solutions.adam.minimize
 
-    def cases(self, rng):
+    def cases(self, rng: np.random.Generator) -> list[Case]:
         return minimize_cases(rng)
 
-    def compare(self, case, expected, actual):
-        if not isinstance(actual, (tuple, list)) or len(actual) != 2:
-            raise Mismatch(f"expected a pair (w, path), got {type(actual).__name__}: "
-                           f"{fmt(actual)}")
-        w, path = actual
+    def compare(self, case: Case, expected: Any, actual: Any) -> None:
+        w, path = expect_tuple(actual, ("w", "path"))
         w0, steps = case.args[1], case.args[2]
         scale = size(expected[1])
         if isinstance(path, np.ndarray) and path.ndim == 2 and path.shape != expected[1].shape:

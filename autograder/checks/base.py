@@ -6,11 +6,13 @@ import inspect
 import re
 import secrets
 import time
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 
-from autograder.sandbox.runner import STOPPED, Call, Outcome, Reason, run_calls
+from autograder.sandbox.runner import STOPPED, Call, Outcome, Reason, RunReport, run_calls
 
 
 @dataclass
@@ -44,19 +46,19 @@ class Verdict:
 
     exercise_id: str
     cases_run: int
-    failures: list               # [Failure]
+    failures: list[Failure]
     seed: int
-    notes: list = field(default_factory=list)   # lines for the instructor's log
+    notes: list[str] = field(default_factory=list)   # lines for the instructor's log
 
     @property
-    def accepted(self):
+    def accepted(self) -> bool:
         return not self.failures
 
     @property
-    def reasons(self):
+    def reasons(self) -> set[Reason]:
         return {failure.reason for failure in self.failures}
 
-    def feedback(self, max_failures=3):
+    def feedback(self, max_failures: int = 3) -> str:
         """What the student reads: never reference code, only inputs, expected and actual values."""
         if self.accepted:
             return f"{self.exercise_id}: accepted ({self.cases_run} cases passed)."
@@ -74,7 +76,7 @@ class Verdict:
         return "\n".join(lines)
 
 
-def fmt(value, precision=6):
+def fmt(value: object, precision: int = 6) -> str:
     """A short, readable rendering of a value for feedback."""
     if isinstance(value, np.ndarray):
         return np.array2string(value, precision=precision, threshold=24, edgeitems=3,
@@ -88,7 +90,7 @@ def fmt(value, precision=6):
     return repr(value)
 
 
-def describe_args(args, kwargs):
+def describe_args(args: Sequence[object], kwargs: Mapping[str, object]) -> str:
     parts = [fmt(a) for a in args] + [f"{k}={fmt(v)}" for k, v in kwargs.items()]
     return ", ".join(parts)
 
@@ -96,7 +98,8 @@ def describe_args(args, kwargs):
 # ----------------------------------------------------------------------------------------------
 # Comparisons. Each raises Mismatch with a message naming expected and actual values.
 
-def expect_array(actual, expected, rtol=1e-6, atol=1e-9, name="result"):
+def expect_array(actual: object, expected: Any, rtol: float = 1e-6, atol: float = 1e-9,
+                 name: str = "result") -> None:
     """actual must be an ndarray of expected's shape, finite where expected is, and close to it."""
     if not isinstance(actual, np.ndarray):
         raise Mismatch(f"expected a numpy.ndarray, got {type(actual).__name__}: {fmt(actual)}")
@@ -121,7 +124,8 @@ def expect_array(actual, expected, rtol=1e-6, atol=1e-9, name="result"):
                        f"expected: {fmt(expected)}\nactual:   {fmt(actual_f)}")
 
 
-def expect_value(actual, expected, rtol=1e-6, atol=1e-9, name="result"):
+def expect_value(actual: object, expected: Any, rtol: float = 1e-6, atol: float = 1e-9,
+                 name: str = "result") -> None:
     """A scalar expected value may come back as a float or a 0-d array; otherwise an array."""
     if np.ndim(expected) == 0:
         expect_scalar(actual, expected, rtol=rtol, atol=atol, name=name)
@@ -129,7 +133,8 @@ def expect_value(actual, expected, rtol=1e-6, atol=1e-9, name="result"):
         expect_array(actual, expected, rtol=rtol, atol=atol, name=name)
 
 
-def expect_scalar(actual, expected, rtol=1e-6, atol=1e-9, name="result"):
+def expect_scalar(actual: object, expected: Any, rtol: float = 1e-6, atol: float = 1e-9,
+                  name: str = "result") -> None:
     """actual must be a real number (Python or NumPy float, or a 0-d array) close to expected."""
     if isinstance(actual, np.ndarray) and actual.shape == () and actual.dtype.kind in "iuf":
         actual = actual.item()
@@ -141,6 +146,21 @@ def expect_scalar(actual, expected, rtol=1e-6, atol=1e-9, name="result"):
     if not (np.isclose(a, e, rtol=rtol, atol=atol) or (np.isinf(e) and a == e)):
         raise Mismatch(f"{name} is not close enough to the expected value\n"
                        f"expected: {fmt(e)}\nactual:   {fmt(a)}")
+
+
+TUPLE_WORDS = {2: "pair", 3: "triple"}
+
+
+def expect_tuple(actual: object, names: Sequence[str], of: str = "") -> tuple:
+    """actual must be a tuple or a list of len(names) values (what a function returning several
+    values gives back: `return W, b`); returns them as a tuple. The Mismatch names the parts,
+    `of` says more about them: expect_tuple(x, ("activation", "loss"), "of strings")."""
+    if not isinstance(actual, (tuple, list)) or len(actual) != len(names):
+        what = TUPLE_WORDS.get(len(names), f"sequence of {len(names)}")
+        more = f" {of}" if of else ""
+        raise Mismatch(f"expected a {what} ({', '.join(names)}){more}, got "
+                       f"{type(actual).__name__}: {fmt(actual)}")
+    return tuple(actual)
 
 
 # ----------------------------------------------------------------------------------------------
@@ -155,58 +175,66 @@ class Check:
     plain data from another process; the reference runs here.
     """
 
-    reference = None             # the solutions function
+    reference: Callable[..., Any]   # the solutions function (every concrete check sets it)
     rtol, atol = 1e-7, 1e-10     # the default comparison's tolerances
     result_name = "result"       # what the default comparison calls the value in feedback
     warnings_allowed = False     # floating-point warnings during a call reject it unless True
 
-    def __init_subclass__(cls, **kwargs):
+    def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
         reference = cls.__dict__.get("reference")
         if reference is not None and not isinstance(reference, staticmethod):
             cls.reference = staticmethod(reference)   # called as a function, not a method
 
     @property
-    def name(self):
+    def name(self) -> str:
         return self.reference.__name__
 
     @property
-    def chapter(self):
+    def chapter(self) -> str:
         return self.reference.__module__.rsplit(".", 1)[-1]
 
     @property
-    def exercise_id(self):
+    def exercise_id(self) -> str:
         return f"{self.chapter}.{self.name}"
 
     @property
-    def signature(self):
+    def signature(self) -> str:
         """`name(params)` as the reference declares it, written as the course writes it: a
-        class as `class Value(data)`, a default 1e-07 (Python's repr) as 1e-7."""
+        class as `class Value(data)`, a default 1e-07 (Python's repr) as 1e-7, and without the
+        reference's type hints (the notebooks' functions have none)."""
         kind = "class " if inspect.isclass(self.reference) else ""
-        params = re.sub(r"(\d)e([+-])0(\d)", r"\1e\2\3", str(inspect.signature(self.reference)))
+        declared = inspect.signature(self.reference)
+        plain = declared.replace(
+            parameters=[p.replace(annotation=inspect.Parameter.empty)
+                        for p in declared.parameters.values()],
+            return_annotation=inspect.Signature.empty)
+        params = re.sub(r"(\d)e([+-])0(\d)", r"\1e\2\3", str(plain))
         return f"{kind}{self.name}{params}"
 
-    def cases(self, rng):
+    def cases(self, rng: np.random.Generator) -> list[Case]:
         raise NotImplementedError
 
-    def compare(self, case, expected, actual):
+    def compare(self, case: Case, expected: Any, actual: Any) -> None:
         expect_value(actual, expected, rtol=self.rtol, atol=self.atol, name=self.result_name)
 
-    def expected(self, case):
+    def expected(self, case: Case) -> Any:
         return self.reference(*case.args, **case.kwargs)
 
-    def make_calls(self, rng):
+    def make_calls(self, rng: np.random.Generator) -> tuple[list[Case], list[Call]]:
         cases = self.cases(rng)
         calls = [Call(key=f"{self.exercise_id}#{i}", name=self.name, args=case.args,
                       kwargs=case.kwargs, timeout=case.timeout) for i, case in enumerate(cases)]
         return cases, calls
 
-    def judge(self, cases, calls, outcomes, seed):
+    def verdict_on(self, cases: Sequence[Case], calls: Sequence[Call],
+                   outcomes: Mapping[str, Outcome], seed: int) -> Verdict:
         """Turn the outcomes of this check's calls into a Verdict."""
-        failures, notes = [], []
+        failures: list[Failure] = []
+        notes: list[str] = []
         for case, call in zip(cases, calls):
             outcome = outcomes.get(call.key) or Outcome(reason=Reason.NOT_RUN, error="not run")
-            failure = self.judge_one(case, outcome)
+            failure = self.failure_of(case, outcome)
             if failure:
                 failures.append(failure)
                 # What a limit stopped goes to the instructor's log too.
@@ -217,7 +245,7 @@ class Check:
                     break   # one "not defined" says it all
         return Verdict(self.exercise_id, len(cases), failures, seed, notes)
 
-    def judge_one(self, case, outcome):
+    def failure_of(self, case: Case, outcome: Outcome) -> Failure | None:
         """A Failure, or None when the case passed. Never raises: whatever goes wrong while
         judging one value (a number too large to compare, a model Keras cannot rebuild) is
         this exercise's rejection, not the end of the notebook's grading."""
@@ -259,14 +287,14 @@ class Deadline:
     at: float
 
     @classmethod
-    def after(cls, seconds):
+    def after(cls, seconds: float) -> "Deadline":
         return cls(float(seconds), time.monotonic() + seconds)
 
-    def left(self):
+    def left(self) -> float:
         """Seconds left; zero or less once it has run out."""
         return self.at - time.monotonic()
 
-    def ran_out(self, what):
+    def ran_out(self, what: str) -> str:
         """The sentence a student reads when it ran out: `what` is what it ran out during."""
         return (f"the notebook's verdict time ({self.seconds:g} s for running its code and "
                 f"judging every exercise) ran out {what}")
@@ -277,15 +305,18 @@ class Deadline:
 # that process by it, so that no judge outlives the notebook's verdict time. A context variable,
 # not an argument of compare(): checks are shared instances, and notebooks may be judged in
 # several threads at once (StartTrustedVerdict's, a cohort worker's).
-_NOTEBOOK_DEADLINE = contextvars.ContextVar("notebook_deadline", default=None)
+_NOTEBOOK_DEADLINE: contextvars.ContextVar[Deadline | None] = contextvars.ContextVar(
+    "notebook_deadline", default=None)
 
 
-def notebook_deadline():
+def notebook_deadline() -> Deadline | None:
     """The Deadline of the notebook being judged, or None (run_checks without total_timeout)."""
     return _NOTEBOOK_DEADLINE.get()
 
 
-def run_checks(checks, cells, seed=None, load_timeout=60.0, total_timeout=None):
+def run_checks(checks: Sequence[Check], cells: Sequence[str], seed: int | None = None,
+               load_timeout: float = 60.0, total_timeout: float | None = None,
+               ) -> tuple[dict[str, Verdict], RunReport]:
     """Run several checks against one body of student code in one child process.
 
     `total_timeout` is the notebook's deadline: it bounds the student's process and then every
@@ -306,11 +337,11 @@ def run_checks(checks, cells, seed=None, load_timeout=60.0, total_timeout=None):
     token = _NOTEBOOK_DEADLINE.set(deadline)
     try:
         for check, cases, calls in plan:
-            verdicts[check.exercise_id] = check.judge(cases, calls, report.outcomes, seed)
+            verdicts[check.exercise_id] = check.verdict_on(cases, calls, report.outcomes, seed)
     finally:
         _NOTEBOOK_DEADLINE.reset(token)
     return verdicts, report
 
 
-def _stable_hash(text):
+def _stable_hash(text: str) -> int:
     return int.from_bytes(hashlib.sha256(text.encode("utf-8")).digest()[:8], "little")

@@ -1,15 +1,21 @@
 """Checks for the `convolution` chapter: 1-D and 2-D convolution (cross-correlation), a 1-D
 convolutional layer, and the EKG classifier."""
 
+from collections.abc import Sequence
+from typing import Any
+
 import numpy as np
 
 import solutions.convolution
+from autograder.channel import NamedCallable
+from autograder.checks import elementary_functions
 from autograder.checks.base import Case, Check, Mismatch
-from autograder.checks.keras_models import KerasModelCheck, layer_input_shape, leaf_layers
+from autograder.checks.keras_config import layer_input_shape, leaf_layer_configs
+from autograder.checks.keras_models import KerasModelCheck
 from autograder.data import load_ekg_split
-from autograder.sandboxed.child import NamedCallable
 
-RELU, SIGMOID, LINEAR = NamedCallable("relu"), NamedCallable("sigmoid"), NamedCallable("linear")
+RELU, SIGMOID, LINEAR = (NamedCallable(elementary_functions, name)
+                         for name in ("relu", "sigmoid", "linear"))
 
 # Every output is a sum of at most a few hundred products of numbers below 300 in size: any
 # correct order of summation (a loop, np.dot, einsum, sliding_window_view) agrees to ~1e-13;
@@ -17,7 +23,7 @@ RELU, SIGMOID, LINEAR = NamedCallable("relu"), NamedCallable("sigmoid"), NamedCa
 RTOL, ATOL = 1e-7, 1e-9
 
 
-def _patch_of_china(rng, shape):
+def _patch_of_china(rng: np.random.Generator, shape: tuple[int, int]) -> np.ndarray:
     """A grey patch of scikit-learn's bundled photo china.jpg (values 0..255), at a random
     place: real image structure (edges, texture) rather than noise."""
     from sklearn.datasets import load_sample_image
@@ -32,7 +38,7 @@ class Conv1d(Check):
     reference = solutions.convolution.conv1d
     rtol, atol = RTOL, ATOL
 
-    def cases(self, rng):
+    def cases(self, rng: np.random.Generator) -> list[Case]:
         n, k = int(rng.integers(20, 41)), int(rng.integers(3, 8))
         stride = int(rng.integers(2, 4))
         return [
@@ -71,7 +77,7 @@ class Conv2d(Check):
     reference = solutions.convolution.conv2d
     rtol, atol = RTOL, ATOL
 
-    def cases(self, rng):
+    def cases(self, rng: np.random.Generator) -> list[Case]:
         h, w = int(rng.integers(6, 12)), int(rng.integers(6, 12))
         kh, kw = int(rng.integers(2, 5)), int(rng.integers(2, 5))
         sobel_x = np.array([[1.0, 0.0, -1.0], [2.0, 0.0, -2.0], [1.0, 0.0, -1.0]])
@@ -117,7 +123,7 @@ class Conv1dLayer(Check):
     reference = solutions.convolution.conv1d_layer
     rtol, atol = RTOL, ATOL
 
-    def cases(self, rng):
+    def cases(self, rng: np.random.Generator) -> list[Case]:
         m, n = int(rng.integers(2, 6)), int(rng.integers(15, 31))
         k, filters = int(rng.integers(2, 7)), int(rng.integers(2, 5))
         stride = int(rng.integers(2, 4))
@@ -177,26 +183,27 @@ class EkgClassifier(KerasModelCheck):
     epochs, min_accuracy = 30, 0.80
     windows = ((20, 10), (5, 2))     # (kernel_size, strides) of the first two layers
 
-    def build_args(self):
+    def build_args(self) -> tuple:
         return (self.n_samples,)
 
-    def data(self):
+    def data(self) -> Sequence[np.ndarray]:
         return load_ekg_split(n_samples=self.n_samples)
 
-    def predict_labels(self, outputs, from_logits, activation):
+    def predict_labels(self, outputs: np.ndarray, from_logits: bool, activation: str,
+                       ) -> np.ndarray:
         outputs = np.reshape(outputs, (len(outputs), -1))[:, 0]
         # sigmoid(z) >= 0.5 exactly when z >= 0.
         return (outputs >= (0.0 if from_logits else 0.5)).astype(int)
 
-    def compare(self, case, expected, actual):
+    def compare(self, case: Case, expected: Any, actual: Any) -> None:
         if isinstance(actual, dict) and isinstance(actual.get("config"), dict):
             self.check_layers(actual["config"])
         super().compare(case, expected, actual)
 
-    def check_layers(self, config):
+    def check_layers(self, config: dict) -> None:
         """The first two layers with weights must be Conv1D with the lecture's windows, on an
         input of shape (n_samples, 1)."""
-        layers = [layer for layer in leaf_layers(config)
+        layers = [layer for layer in leaf_layer_configs(config)
                   if layer.get("class_name") not in ("InputLayer",)]
         kinds = [str(layer.get("class_name")) for layer in layers]
         if kinds[:2] != ["Conv1D", "Conv1D"]:
@@ -208,7 +215,8 @@ class EkgClassifier(KerasModelCheck):
                            f"{self.n_samples}, 1): start it with keras.Input(shape="
                            f"({self.n_samples}, 1))")
         for number, (layer, (size, stride)) in enumerate(zip(layers, self.windows), start=1):
-            inner = layer.get("config") if isinstance(layer.get("config"), dict) else {}
+            layer_config = layer.get("config")
+            inner = layer_config if isinstance(layer_config, dict) else {}
             got = (inner.get("kernel_size"), inner.get("strides"), inner.get("padding", "valid"))
             if list(got[0] or []) != [size] or list(got[1] or []) != [stride] or \
                     got[2] != "valid":

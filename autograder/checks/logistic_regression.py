@@ -1,9 +1,20 @@
 """Checks for the `logistic_regression` chapter: sigmoid, cost, gradient, descent, a Keras model."""
 
+from collections.abc import Sequence
+from typing import Any
+
 import numpy as np
 
 import solutions.logistic_regression
-from autograder.checks.base import Case, Check, Mismatch, expect_array, expect_scalar, fmt
+from autograder.checks.base import (
+    Case,
+    Check,
+    Mismatch,
+    expect_array,
+    expect_scalar,
+    expect_tuple,
+    fmt,
+)
 from autograder.checks.keras_models import KerasModelCheck
 from autograder.data import load_digits_split
 
@@ -19,7 +30,8 @@ TOY_X = np.array([[0.5, 1.5], [1.0, 1.0], [1.5, 0.5], [3.0, 0.5], [2.0, 2.0], [1
 TOY_Y = np.array([0.0, 0.0, 0.0, 1.0, 1.0, 1.0])
 
 
-def random_problem(rng, m, n):
+def random_problem(rng: np.random.Generator, m: int, n: int,
+                   ) -> tuple[np.ndarray, np.ndarray, np.ndarray, float]:
     """(X, y, w, b) with X in [-1, 1], |w_j| <= 1.5, |b| <= 1: |z| = |X @ w + b| <= 1.5 n + 1."""
     X = rng.uniform(-1, 1, size=(m, n))
     y = rng.integers(0, 2, size=m).astype(float)
@@ -28,7 +40,7 @@ def random_problem(rng, m, n):
     return X, y, w, b
 
 
-def problem_cases(rng):
+def problem_cases(rng: np.random.Generator) -> list[Case]:
     """The (X, y, w, b) inputs compute_cost and compute_gradient share."""
     m, n = int(rng.integers(8, 30)), int(rng.integers(2, 6))
     X_sq, y_sq, w_sq, b_sq = random_problem(rng, 4, 4)
@@ -58,7 +70,7 @@ class Sigmoid(Check):
     reference = solutions.logistic_regression.sigmoid
     atol = 1e-12
 
-    def cases(self, rng):
+    def cases(self, rng: np.random.Generator) -> list[Case]:
         m, n = int(rng.integers(3, 7)), int(rng.integers(2, 6))
         return [
             Case("z = 0 (a scalar)", (0.0,)),
@@ -82,20 +94,18 @@ class ComputeCost(Check):
     reference = solutions.logistic_regression.compute_cost
     result_name = "the cost"
 
-    def cases(self, rng):
+    def cases(self, rng: np.random.Generator) -> list[Case]:
         return problem_cases(rng)
 
 
 class ComputeGradient(Check):
     reference = solutions.logistic_regression.compute_gradient
 
-    def cases(self, rng):
+    def cases(self, rng: np.random.Generator) -> list[Case]:
         return problem_cases(rng)
 
-    def compare(self, case, expected, actual):
-        if not isinstance(actual, (tuple, list)) or len(actual) != 2:
-            raise Mismatch(f"expected a pair (dj_dw, dj_db), got {type(actual).__name__}: "
-                           f"{fmt(actual)}")
+    def compare(self, case: Case, expected: Any, actual: Any) -> None:
+        actual = expect_tuple(actual, ("dj_dw", "dj_db"))
         expect_array(actual[0], expected[0], rtol=self.rtol, atol=self.atol, name="dj_dw")
         expect_scalar(actual[1], expected[1], rtol=self.rtol, atol=self.atol, name="dj_db")
 
@@ -103,7 +113,7 @@ class ComputeGradient(Check):
 class GradientDescent(Check):
     reference = solutions.logistic_regression.gradient_descent
 
-    def cases(self, rng):
+    def cases(self, rng: np.random.Generator) -> list[Case]:
         m, n = int(rng.integers(8, 25)), int(rng.integers(2, 5))
         X, y, w, b = random_problem(rng, m, n)
         alpha = float(rng.uniform(0.1, 1.0))
@@ -122,11 +132,8 @@ class GradientDescent(Check):
                  kind="edge"),
         ]
 
-    def compare(self, case, expected, actual):
-        if not isinstance(actual, (tuple, list)) or len(actual) != 3:
-            raise Mismatch(f"expected a triple (w, b, J_history), got {type(actual).__name__}: "
-                           f"{fmt(actual)}")
-        w, b, J_history = actual
+    def compare(self, case: Case, expected: Any, actual: Any) -> None:
+        w, b, J_history = expect_tuple(actual, ("w", "b", "J_history"))
         num_iters = case.args[5]
         if not isinstance(J_history, (list, tuple, np.ndarray)):
             raise Mismatch(f"J_history should be a list (or array) of costs, got "
@@ -155,13 +162,14 @@ class BinaryClassifier(KerasModelCheck):
     # every seed tried (0-5); within 10 epochs it depends on the initial weights (54% to 100%).
     epochs, min_accuracy = 30, 0.97
 
-    def build_args(self):
+    def build_args(self) -> tuple:
         return (64,)
 
-    def data(self):
+    def data(self) -> Sequence[np.ndarray]:
         return load_digits_split(classes=(0, 1))
 
-    def predict_labels(self, outputs, from_logits, activation):
+    def predict_labels(self, outputs: np.ndarray, from_logits: bool, activation: str,
+                       ) -> np.ndarray:
         outputs = np.reshape(outputs, (len(outputs), -1))[:, 0]
         # sigmoid(z) >= 0.5 exactly when z >= 0.
         return (outputs >= (0.0 if from_logits else 0.5)).astype(int)

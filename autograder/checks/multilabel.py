@@ -1,6 +1,9 @@
 """Checks for the `multilabel` chapter: thresholded predictions, the multi-label cost, Hamming
 accuracy, and a classifier trained on the course's street scenes."""
 
+from collections.abc import Sequence
+from typing import Any
+
 import numpy as np
 
 import solutions.multilabel
@@ -9,11 +12,12 @@ from autograder.checks.keras_models import KerasModelCheck
 from autograder.data import street_scenes_split
 
 
-def logit(t):
+def logit(t: float) -> float:
     return float(np.log(t / (1 - t)))
 
 
-def away_from(rng, threshold, size, margin=1e-3):
+def away_from(rng: np.random.Generator, threshold: float, size: int | tuple[int, ...],
+              margin: float = 1e-3) -> np.ndarray:
     """Logits at least `margin` away from logit(threshold): comparing sigmoid(z) with the
     threshold and comparing z with log(t / (1 - t)) give the same answer on them."""
     z = rng.normal(0, 3, size=size)
@@ -32,7 +36,7 @@ class PredictLabels(Check):
     reference = solutions.multilabel.predict_labels
     warnings_allowed = True
 
-    def cases(self, rng):
+    def cases(self, rng: np.random.Generator) -> list[Case]:
         m, k = int(rng.integers(4, 10)), int(rng.integers(2, 6))
         t_random = float(rng.choice([0.2, 0.3, 0.4, 0.6, 0.7, 0.8, 0.9]))
         return [
@@ -59,7 +63,7 @@ class PredictLabels(Check):
             Case("one example, one label", (np.array([[0.25]]),), kind="edge"),
         ]
 
-    def compare(self, case, expected, actual):
+    def compare(self, case: Case, expected: Any, actual: Any) -> None:
         if not isinstance(actual, np.ndarray):
             raise Mismatch(f"expected a numpy.ndarray of 0/1 ints, got "
                            f"{type(actual).__name__}: {fmt(actual)}")
@@ -87,7 +91,7 @@ class MultilabelCost(Check):
     reference = solutions.multilabel.multilabel_cost
     rtol, atol = 1e-7, 1e-12
 
-    def cases(self, rng):
+    def cases(self, rng: np.random.Generator) -> list[Case]:
         m, k = int(rng.integers(5, 40)), int(rng.integers(2, 6))
         return [
             Case("2 scenes x 3 labels", (np.array([[2.0, -1.0, 0.5], [-0.5, 3.0, -2.0]]),
@@ -122,7 +126,7 @@ class HammingAccuracy(Check):
     reference = solutions.multilabel.hamming_accuracy
     rtol, atol = 1e-12, 1e-15
 
-    def cases(self, rng):
+    def cases(self, rng: np.random.Generator) -> list[Case]:
         m, k = int(rng.integers(5, 30)), int(rng.integers(2, 6))
         Y = rng.integers(0, 2, size=(m, k))
         flip = rng.random((m, k)) < 0.2
@@ -145,7 +149,7 @@ class HammingAccuracy(Check):
                  kind="edge"),
         ]
 
-    def compare(self, case, expected, actual):
+    def compare(self, case: Case, expected: Any, actual: Any) -> None:
         expect_scalar(actual, expected, rtol=self.rtol, atol=self.atol, name="Hamming accuracy")
 
 
@@ -162,13 +166,14 @@ class MultilabelClassifier(KerasModelCheck):
     # sides.
     epochs, min_accuracy = 20, 0.90
 
-    def build_args(self):
+    def build_args(self) -> tuple:
         return (256, 3)
 
-    def data(self):
+    def data(self) -> Sequence[np.ndarray]:
         return street_scenes_split()
 
-    def predict_labels(self, outputs, from_logits, activation):
+    def predict_labels(self, outputs: np.ndarray, from_logits: bool, activation: str,
+                       ) -> np.ndarray:
         # sigmoid(z) >= 0.5 exactly when z >= 0.
         return (np.asarray(outputs) >= (0.0 if from_logits else 0.5)).astype(int)
 

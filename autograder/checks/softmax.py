@@ -1,10 +1,13 @@
 """Checks for the `softmax` chapter: softmax, its cross-entropy, the gradient of softmax
 regression, and a digit classifier."""
 
+from collections.abc import Sequence
+from typing import Any
+
 import numpy as np
 
 import solutions.softmax
-from autograder.checks.base import Case, Check, Mismatch, expect_array, fmt
+from autograder.checks.base import Case, Check, expect_array, expect_tuple
 from autograder.checks.keras_models import KerasModelCheck
 from autograder.data import load_digits_split
 
@@ -13,7 +16,7 @@ class Softmax(Check):
     reference = solutions.softmax.softmax
     rtol, atol = 1e-6, 1e-12
 
-    def cases(self, rng):
+    def cases(self, rng: np.random.Generator) -> list[Case]:
         m, k = rng.integers(3, 7), rng.integers(4, 9)
         return [
             Case("a 1-D vector z = [1, 2, 3]", (np.array([1.0, 2.0, 3.0]),)),
@@ -41,7 +44,7 @@ class SparseCategoricalCrossentropy(Check):
     reference = solutions.softmax.sparse_categorical_crossentropy
     rtol, atol = 1e-7, 1e-12
 
-    def cases(self, rng):
+    def cases(self, rng: np.random.Generator) -> list[Case]:
         m, k = int(rng.integers(5, 12)), int(rng.integers(3, 8))
         logits = rng.normal(0, 2, size=(m, k))
         probs = np.exp(logits - logits.max(axis=1, keepdims=True))
@@ -72,7 +75,7 @@ class SoftmaxGradient(Check):
 
     reference = solutions.softmax.softmax_gradient
 
-    def cases(self, rng):
+    def cases(self, rng: np.random.Generator) -> list[Case]:
         m, n, k = int(rng.integers(5, 30)), int(rng.integers(2, 6)), int(rng.integers(3, 8))
         X_sq, W_sq = rng.normal(size=(3, 3)), rng.normal(size=(3, 3))
         X_big = rng.uniform(-1, 1, size=(6, 4))
@@ -102,10 +105,8 @@ class SoftmaxGradient(Check):
                   rng.normal(size=(3, 4)), rng.normal(size=4)), kind="edge", show_input=False),
         ]
 
-    def compare(self, case, expected, actual):
-        if not isinstance(actual, (tuple, list)) or len(actual) != 2:
-            raise Mismatch(f"expected a pair (dj_dW, dj_db), got {type(actual).__name__}: "
-                           f"{fmt(actual)}")
+    def compare(self, case: Case, expected: Any, actual: Any) -> None:
+        actual = expect_tuple(actual, ("dj_dW", "dj_db"))
         expect_array(actual[0], expected[0], rtol=self.rtol, atol=self.atol, name="dj_dW")
         expect_array(actual[1], expected[1], rtol=self.rtol, atol=self.atol, name="dj_db")
 
@@ -117,10 +118,11 @@ class DigitClassifier(KerasModelCheck):
     require_logits = True
     epochs, min_accuracy = 30, 0.90
 
-    def data(self):
+    def data(self) -> Sequence[np.ndarray]:
         return load_digits_split()
 
-    def predict_labels(self, outputs, from_logits, activation):
+    def predict_labels(self, outputs: np.ndarray, from_logits: bool, activation: str,
+                       ) -> np.ndarray:
         return np.argmax(outputs, axis=-1)
 
 

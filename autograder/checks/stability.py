@@ -1,12 +1,14 @@
 """Checks for the `stability` chapter: log-sum-exp and the cross-entropies computed from logits."""
 
+
 import numpy as np
 
 import solutions.stability
 from autograder.checks.base import Case, Check
 
 
-def logit_cases(rng, one_row_label="a 1-D vector z = [1, 2, 3]"):
+def logit_cases(rng: np.random.Generator, one_row_label: str = "a 1-D vector z = [1, 2, 3]",
+                ) -> list[Case]:
     """The inputs log_sum_exp and log_softmax share: ordinary, batched, random and extreme."""
     m, k = int(rng.integers(3, 7)), int(rng.integers(4, 9))
     return [
@@ -37,14 +39,14 @@ class StabilityCheck(Check):
 class LogSumExp(StabilityCheck):
     reference = solutions.stability.log_sum_exp
 
-    def cases(self, rng):
+    def cases(self, rng: np.random.Generator) -> list[Case]:
         return logit_cases(rng)
 
 
 class LogSoftmax(StabilityCheck):
     reference = solutions.stability.log_softmax
 
-    def cases(self, rng):
+    def cases(self, rng: np.random.Generator) -> list[Case]:
         return logit_cases(rng) + [
             Case("[0, 1e4]: the small probability is e^-1e4, its log is -1e4 (not -inf)",
                  (np.array([0.0, 1e4]),), kind="edge")]
@@ -53,7 +55,7 @@ class LogSoftmax(StabilityCheck):
 class SoftmaxCrossEntropyWithLogits(StabilityCheck):
     reference = solutions.stability.softmax_cross_entropy_with_logits
 
-    def cases(self, rng):
+    def cases(self, rng: np.random.Generator) -> list[Case]:
         m, k = int(rng.integers(5, 12)), int(rng.integers(3, 8))
         return [
             Case("2 examples, 3 classes", (np.array([[2.0, 1.0, 0.1], [0.5, 2.5, 0.3]]),
@@ -79,7 +81,7 @@ class SoftmaxCrossEntropyWithLogits(StabilityCheck):
 class BinaryCrossEntropyWithLogits(StabilityCheck):
     reference = solutions.stability.binary_cross_entropy_with_logits
 
-    def cases(self, rng):
+    def cases(self, rng: np.random.Generator) -> list[Case]:
         shape = (int(rng.integers(3, 7)), int(rng.integers(2, 5)))
         return [
             Case("a 1-D batch of 3 logits",

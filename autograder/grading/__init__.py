@@ -1,1 +1,2 @@
-"""The grading machine's side: nbgrader preprocessors, the sandboxed kernel, submissions, the cohort."""
+"""The grading machine's side: nbgrader's preprocessors, the sandboxed kernel, the checked
+submissions, the gradebook writes and the cohort engine."""

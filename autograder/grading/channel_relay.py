@@ -23,6 +23,8 @@ import signal
 import sys
 import time
 import uuid
+from collections.abc import Sequence
+from typing import Any
 
 import zmq
 from zmq.utils.monitor import recv_monitor_message
@@ -39,7 +41,7 @@ CUT = {"shell": 4, "iopub": 5, "control": 6}
 
 
 class Relay:
-    def __init__(self, config):
+    def __init__(self, config: dict[str, Any]) -> None:
         self.max_bytes = config["max_bytes"]
         self.max_parts = config["max_parts"]
         self.frame_bytes = config["frame_bytes"]
@@ -47,9 +49,9 @@ class Relay:
         self.key = config["key"].encode()
         self.digest = config["signature_scheme"].split("-", 1)[1]
         self.session = uuid.uuid4().hex
-        self.dropped = {}
-        self.client = None        # the grader's shell socket, as the ROUTER here names it
-        self.lost = {}            # channel: when its connection to the kernel went
+        self.dropped: dict[str, tuple[int, int]] = {}   # what: (messages, bytes)
+        self.client: bytes | None = None   # the grader's shell socket, as the ROUTER here names it
+        self.lost: dict[str, float] = {}   # channel: when its connection to the kernel went
         self.context = zmq.Context()
         kernel, grader = config["kernel"], config["grader"]
         self.k_shell = self._socket(zmq.DEALER, connect=kernel["shell"])
@@ -58,13 +60,14 @@ class Relay:
         self.g_shell = self._socket(zmq.ROUTER, bind=grader["shell"])
         self.g_iopub = self._socket(zmq.PUB, bind=grader["iopub"])
         self.g_control = self._socket(zmq.ROUTER, bind=grader["control"])
-        self.monitors = {}
+        self.monitors: dict[zmq.Socket, str] = {}
         for channel, sock in (("shell", self.k_shell), ("iopub", self.k_iopub),
                               ("control", self.k_control)):
             events = zmq.EVENT_DISCONNECTED | zmq.EVENT_CONNECT_RETRIED
             self.monitors[sock.get_monitor_socket(events)] = channel
 
-    def _socket(self, kind, connect=None, bind=None):
+    def _socket(self, kind: int, connect: str | None = None, bind: str | None = None,
+                ) -> zmq.Socket:
         sock = self.context.socket(kind)
         sock.linger = 0
         if connect:
@@ -76,10 +79,11 @@ class Relay:
                 sock.setsockopt(zmq.SUBSCRIBE, b"")
             sock.connect(connect)
         else:
+            assert bind is not None   # every socket either connects or binds
             sock.bind(bind)
         return sock
 
-    def run(self):
+    def run(self) -> int:
         """Relay until the grader is gone (0) or a connection to the kernel is cut (CUT)."""
         handlers = {self.g_shell: self.to_kernel_shell, self.g_control: self.to_kernel_control,
                     self.k_shell: self.to_grader_shell, self.k_iopub: self.to_grader_iopub,
@@ -106,43 +110,43 @@ class Relay:
                     return CUT[channel]
         return 0
 
-    def watch(self, channel, event):
+    def watch(self, channel: str, event: int) -> None:
         if event == zmq.EVENT_DISCONNECTED:
             self.lost.setdefault(channel, time.monotonic())
         elif event == zmq.EVENT_CONNECT_RETRIED:
             self.lost.pop(channel, None)
 
-    def fits(self, parts, what):
+    def fits(self, parts: list[zmq.Frame], what: str) -> bool:
         size = sum(len(part) for part in parts)
         if len(parts) <= self.max_parts and size <= self.max_bytes:
             return True
         self.count(what, size)
         return False
 
-    def count(self, what, size=0):
+    def count(self, what: str, size: int = 0) -> None:
         number, total = self.dropped.get(what, (0, 0))
         self.dropped[what] = (number + 1, total + size)
 
-    def send(self, sock, parts, what):
+    def send(self, sock: zmq.Socket, parts: Sequence[zmq.Frame | bytes], what: str) -> None:
         try:
             sock.send_multipart(parts, zmq.NOBLOCK, copy=False)
         except zmq.Again:
             self.count(what)
 
-    def to_kernel_shell(self, parts):
+    def to_kernel_shell(self, parts: list[zmq.Frame]) -> None:
         if len(parts) > 1:
             self.client = parts[0].bytes
             self.send(self.k_shell, parts[1:], "shell requests the kernel did not take")
 
-    def to_kernel_control(self, parts):
+    def to_kernel_control(self, parts: list[zmq.Frame]) -> None:
         if len(parts) > 1:
             self.send(self.k_control, parts[1:], "control requests the kernel did not take")
 
-    def to_grader_shell(self, parts):
+    def to_grader_shell(self, parts: list[zmq.Frame]) -> None:
         if self.client is not None and self.fits(parts, "shell messages over the limit"):
             self.send(self.g_shell, [self.client, *parts], "shell messages the grader did not take")
 
-    def to_grader_iopub(self, parts):
+    def to_grader_iopub(self, parts: list[zmq.Frame]) -> None:
         if self.fits(parts, "iopub messages over the limit"):
             self.send(self.g_iopub, parts, "iopub messages the grader did not take")
         else:
@@ -150,10 +154,10 @@ class Relay:
             if note:
                 self.send(self.g_iopub, note, "iopub messages the grader did not take")
 
-    def drop(self, parts):
+    def drop(self, parts: list[zmq.Frame]) -> None:
         pass        # control replies (to shutdown requests), or a flood: nobody waits for either
 
-    def note(self, parts):
+    def note(self, parts: list[zmq.Frame]) -> list[bytes] | None:
         """A stream message, in reply to the dropped message's parent, saying it was dropped."""
         frames = [part.bytes if len(part) <= PARENT_BYTES else b"" for part in parts[:8]]
         try:
@@ -176,12 +180,12 @@ class Relay:
             signature.update(frame)
         return [b"stream", DELIMITER, signature.hexdigest().encode() if self.key else b"", *body]
 
-    def report(self):
+    def report(self) -> str:
         return "; ".join(f"{number} {what} ({total} bytes)" if total else f"{number} {what}"
                          for what, (number, total) in self.dropped.items())
 
 
-def main():
+def main() -> None:
     config = json.loads(sys.stdin.read(1_000_000))
     limit = config["memory_bytes"]
     resource.setrlimit(resource.RLIMIT_AS, (limit, limit))

@@ -2,6 +2,7 @@
 plain text for very large cells."""
 
 from html import escape
+from typing import Any
 
 from nbconvert.filters.highlight import Highlight2HTML
 from traitlets import Int
@@ -24,11 +25,12 @@ class HighlightUnlessLarge(Highlight2HTML):
     page_budget = Int(50_000, help="Characters highlighted per page at most; later cells plain.",
                       ).tag(config=True)
 
-    def __init__(self, *args, **kwargs):
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self._highlighted = 0
 
-    def __call__(self, source, language=None, metadata=None):
+    def __call__(self, source: str, language: str | None = None,
+                 metadata: dict[str, Any] | None = None) -> str:
         if len(source) > self.max_chars or self._highlighted + len(source) > self.page_budget:
             # The markup Pygments' HtmlFormatter wraps code in, so the page styles it the same.
             return (f'<div class=" highlight hl-{escape(language or self.pygments_lexer)}">'

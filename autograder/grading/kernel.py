@@ -3,23 +3,16 @@
 import os
 import signal
 import subprocess
+from typing import Any, BinaryIO
 
 from autograder.grading.kernel_channels import BoundedChannelsKernelManager
 from autograder.safe_text import printable_lines
-from autograder.sandbox import (
-    Limits,
-    ResourceGroup,
-    bwrap_command,
-    child_env,
-    confiner,
-    copy_plain_tree,
-    processes_inside,
-    remove_tree,
-    require_sandbox,
-    sandbox_user,
-    scratch_dir,
-    seed_home,
-)
+from autograder.sandbox import spawn
+from autograder.sandbox.bwrap import sandbox_user
+from autograder.sandbox.cgroups import ResourceGroup
+from autograder.sandbox.files import copy_plain_tree, remove_tree, scratch_dir
+from autograder.sandbox.limits import grading_limits
+from autograder.sandbox.process import processes_inside
 
 STDERR_QUOTED_LINES = 20      # of the kernel's stderr, quoted (escaped) in the grading log
 
@@ -37,20 +30,20 @@ class SandboxedKernelManager(BoundedChannelsKernelManager):
     stderr, where it could forge lines of the grading command's output.
     """
 
-    def __init__(self, **kwargs):
+    def __init__(self, **kwargs: Any) -> None:
         super().__init__(**kwargs)
-        self.sandboxed = require_sandbox()
-        self._dirs = []
-        self._group = None
+        self.sandboxed = spawn.require_sandbox()
+        self._dirs: list[str] = []
+        self._group: ResourceGroup | None = None
         self._memory_hit = False
-        self.limits = Limits()
+        self.limits = grading_limits()      # the course's, from nbgrader_config.py
 
-    def _tempdir(self, kind, short=False):
+    def _tempdir(self, kind: str, short: bool = False) -> str:
         path = scratch_dir(kind, short)
         self._dirs.append(path)
         return path
 
-    async def _async_pre_start_kernel(self, **kw):
+    async def _async_pre_start_kernel(self, **kw: Any) -> tuple[list[str], dict[str, Any]]:
         if self.sandboxed and self.transport != "ipc":
             # Made here rather than in __init__: a manager that never starts a kernel leaves
             # nothing in /tmp. A restart keeps it (the connection file names it).
@@ -66,7 +59,6 @@ class SandboxedKernelManager(BoundedChannelsKernelManager):
         # Notebooks stay out (the one being graded is nbgrader's), and so do links, devices and
         # FIFOs: only directories and regular files are copied.
         left_out = copy_plain_tree(cwd, scratch, skip=("*.ipynb", ".ipynb_checkpoints"))
-        seed_home(scratch)
         for path in left_out:
             self.log.warning("[sandbox] not copied into the kernel's folder (not a regular file or "
                         "directory): %s", path)
@@ -75,13 +67,15 @@ class SandboxedKernelManager(BoundedChannelsKernelManager):
         uid, gid, _ = sandbox_user()
         os.chown(self.connection_file, uid, gid)
         ipc_dir = os.path.dirname(self.ip)
-        wrapped = bwrap_command(
-            kernel_cmd, scratch, ro_binds=[self.connection_file], rw_binds=[(ipc_dir, ipc_dir)],
-            env=child_env(self.limits, MPLBACKEND="module://matplotlib_inline.backend_inline"),
-            limits=self.limits)
         self._group = ResourceGroup(self.limits)
-        kw["preexec_fn"] = confiner(self.limits, self._group)
-        kw["cwd"] = scratch
+        # jupyter_client starts the kernel: it gets the plan's command line, preexec_fn and
+        # folder (bubblewrap --clearenv gives the kernel the plan's environment, whatever
+        # jupyter_client gives bubblewrap itself).
+        how = spawn.plan(kernel_cmd, scratch, self.limits, self._group,
+                         ro_binds=[self.connection_file], rw_binds=[(ipc_dir, ipc_dir)],
+                         env={"MPLBACKEND": "module://matplotlib_inline.backend_inline"})
+        kw["preexec_fn"] = how.preexec_fn
+        kw["cwd"] = how.cwd
         # What the kernel writes to its own stdout (ipykernel's connection banner, a student's
         # os.system output) reaches no grader's terminal: the notebook's outputs come over ZeroMQ.
         kw["stdout"] = subprocess.DEVNULL
@@ -89,11 +83,12 @@ class SandboxedKernelManager(BoundedChannelsKernelManager):
         self._stderr_path = os.path.join(self._tempdir("kernel-stderr"), "stderr.txt")
         self._stderr = open(self._stderr_path, "wb")
         kw["stderr"] = self._stderr
-        return wrapped, kw
+        return how.argv, kw
 
-    _stderr = _stderr_path = None
+    _stderr: BinaryIO | None = None
+    _stderr_path = ""
 
-    def _quote_stderr(self):
+    def _quote_stderr(self) -> None:
         """Quote the end of what the kernel wrote to its stderr in the grading log, escaped."""
         if self._stderr is None:
             return
@@ -112,7 +107,7 @@ class SandboxedKernelManager(BoundedChannelsKernelManager):
                           "escaped:\n%s", size, "\n".join(f"  kernel stderr | {line}"
                                                          for line in lines))
 
-    async def _async_signal_kernel(self, signum):
+    async def _async_signal_kernel(self, signum: int) -> None:
         """An interrupt (SIGINT) goes to the processes inside the sandbox. jupyter_client sends
         it to the kernel's process group, which inside the sandbox is bubblewrap alone (the
         sandbox is a session of its own): bubblewrap died of it, and the kernel with it."""
@@ -125,12 +120,12 @@ class SandboxedKernelManager(BoundedChannelsKernelManager):
             except (ProcessLookupError, PermissionError):
                 pass
 
-    def memory_limit_hit(self):
+    def memory_limit_hit(self) -> bool:
         if self._group:
             self._memory_hit = self._memory_hit or self._group.memory_limit_hit()
         return self._memory_hit
 
-    async def _async_cleanup_resources(self, restart=False):
+    async def _async_cleanup_resources(self, restart: bool = False) -> None:
         await super()._async_cleanup_resources(restart=restart)
         if not restart:
             self.release()
@@ -138,15 +133,15 @@ class SandboxedKernelManager(BoundedChannelsKernelManager):
     # AsyncKernelManager binds `cleanup_resources` to KernelManager's own function, not to the
     # override above: nbclient cleans up a kernel that already died through that name only, so
     # a dead kernel's directories used to stay in /tmp.
-    cleanup_resources = _async_cleanup_resources
+    cleanup_resources = _async_cleanup_resources  # type: ignore[assignment]
 
-    def _close_group(self):
+    def _close_group(self) -> None:
         if self._group:
             self.memory_limit_hit()   # read before the group is gone
             self._group.close()
             self._group = None
 
-    def release(self):
+    def release(self) -> None:
         """Kill whatever the kernel left and remove the sandbox's directories (idempotent)."""
         self._close_group()
         self._quote_stderr()

@@ -23,6 +23,7 @@ import json
 import os
 import subprocess
 import sys
+from typing import Any
 
 import zmq
 import zmq.asyncio
@@ -30,7 +31,7 @@ from jupyter_client.asynchronous import AsyncKernelClient
 from jupyter_client.manager import AsyncKernelManager
 from traitlets import DottedObjectName, Integer, default
 
-from autograder.sandbox import remove_tree, scratch_dir
+from autograder.sandbox.files import remove_tree, scratch_dir
 
 RELAY = os.path.join(os.path.dirname(os.path.abspath(__file__)), "channel_relay.py")
 CUT = {"shell": 4, "iopub": 5, "control": 6}    # the relay's exit status: which connection was cut
@@ -43,7 +44,7 @@ RELAYED = ("shell", "iopub", "control")     # stdin and hb lead nowhere: nothing
 DEFAULT_MAX_BYTES = 8_000_000
 
 
-def bounded_context(max_bytes):
+def bounded_context(max_bytes: int) -> zmq.asyncio.Context:
     """A ZeroMQ context whose every socket refuses frames over max_bytes (the connection is
     cut before such a frame is stored) and queues at most GRADER_QUEUE messages."""
     context = zmq.asyncio.Context()
@@ -57,11 +58,12 @@ class BoundedKernelClient(AsyncKernelClient):
     """The grader's client: shell and iopub only, on sockets with bounded size and queue."""
 
     @default("context")
-    def _bounded_context(self):
+    def _bounded_context(self) -> zmq.asyncio.Context:
         self._created_context = True
         return bounded_context(getattr(self.parent, "max_message_bytes", DEFAULT_MAX_BYTES))
 
-    def start_channels(self, shell=True, iopub=True, stdin=False, hb=False, control=False):
+    def start_channels(self, shell: bool = True, iopub: bool = True, stdin: bool = False,
+                       hb: bool = False, control: bool = False) -> None:
         super().start_channels(shell=shell, iopub=iopub, stdin=stdin, hb=hb, control=control)
 
 
@@ -87,14 +89,14 @@ class BoundedChannelsKernelManager(AsyncKernelManager):
     channel_cut = None             # the channel whose connection that cut ("iopub": an output)
 
     @default("context")
-    def _bounded_context(self):
+    def _bounded_context(self) -> zmq.asyncio.Context:
         self._created_context = True
         return bounded_context(self.max_message_bytes)
 
-    def _relay_url(self, channel):
+    def _relay_url(self, channel: str) -> str:
         return f"ipc://{self._relay_dir}/relay-{RELAY_PORTS[channel]}"
 
-    def _start_relay(self):
+    def _start_relay(self) -> None:
         """Start the relay to this manager's kernel (its ports are known once it is launched)."""
         self._relay_dir = scratch_dir("relay", short=True)
         self._relay_stderr = os.path.join(self._relay_dir, "stderr.txt")
@@ -112,10 +114,12 @@ class BoundedChannelsKernelManager(AsyncKernelManager):
                 [sys.executable, "-I", RELAY], stdin=subprocess.PIPE,
                 stdout=subprocess.DEVNULL, stderr=stderr,
                 env={"PATH": os.environ.get("PATH", ""), "MALLOC_ARENA_MAX": "2"})
-        self._relay.stdin.write(json.dumps(config).encode())
-        self._relay.stdin.close()
+        stdin = self._relay.stdin
+        assert stdin is not None   # stdin=PIPE
+        stdin.write(json.dumps(config).encode())
+        stdin.close()
 
-    def stop_relay(self):
+    def stop_relay(self) -> None:
         """Stop the relay (idempotent) and keep what it said it dropped in relay_report."""
         relay, self._relay = self._relay, None
         if relay is not None:
@@ -133,9 +137,9 @@ class BoundedChannelsKernelManager(AsyncKernelManager):
             remove_tree(self._relay_dir)
             self._relay_dir = None
 
-    def _read_relay_stderr(self, returncode):
+    def _read_relay_stderr(self, returncode: int | None) -> str:
         try:
-            with open(self._relay_stderr, "rb") as f:
+            with open(self._relay_stderr or "", "rb") as f:
                 said = f.read(2000).decode(errors="replace").strip()
         except OSError:
             said = ""
@@ -144,31 +148,32 @@ class BoundedChannelsKernelManager(AsyncKernelManager):
                    f"{self.relay_memory_bytes} bytes)"
         return " ".join(said.split())
 
-    def relay_lost(self):
+    def relay_lost(self) -> bool:
         """Whether the relay ended by itself (a flood it could not hold): the kernel is cut off."""
         if self._relay is not None and self._relay.poll() is not None:
             self.channel_limit_hit = True
         return self.channel_limit_hit
 
-    def client(self, **kwargs):
+    # AsyncKernelManager.client itself overrides KernelManager's (a blocking client) this way.
+    def client(self, **kwargs: Any) -> AsyncKernelClient:  # type: ignore[override]
         if self._relay_dir is None:
             raise RuntimeError("no relay to the kernel: a client is made after start_kernel()")
         relay = {"transport": "ipc", "ip": f"{self._relay_dir}/relay",
                  **{f"{channel}_port": port for channel, port in RELAY_PORTS.items()}}
         return super().client(**{**relay, **kwargs})
 
-    def _connect_control_socket(self):
+    def _connect_control_socket(self) -> None:
         if self._control_socket is None:
             self._control_socket = self.context.socket(zmq.DEALER)
             self._control_socket.linger = 100
             self._control_socket.connect(self._relay_url("control"))
 
-    async def _async_post_start_kernel(self, **kw):
+    async def _async_post_start_kernel(self, **kw: Any) -> None:
         if self._relay is None:
             self._start_relay()
         await super()._async_post_start_kernel(**kw)
 
-    async def _async_is_alive(self):
+    async def _async_is_alive(self) -> bool:
         # Asked by the client while a cell runs. A kernel whose relay is gone can send nothing
         # more, so it is stopped rather than waited for until the cell's time limit.
         if self.relay_lost():
@@ -178,7 +183,7 @@ class BoundedChannelsKernelManager(AsyncKernelManager):
             return False
         return await super()._async_is_alive()
 
-    async def _async_cleanup_resources(self, restart=False):
+    async def _async_cleanup_resources(self, restart: bool = False) -> None:
         await super()._async_cleanup_resources(restart=restart)
         if not restart:
             self.stop_relay()

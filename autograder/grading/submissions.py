@@ -19,16 +19,17 @@ or opening anything (lstat only) and a submission with any of these is refused:
 
 `CheckedAutograde` is nbgrader's `Autograde` with that check run first for each submission: a
 refused one gets an error line naming the student and why, zero points in the gradebook, nothing
-in autograded/ (so no feedback either), and the other submissions are graded; like any
-submission nbgrader cannot grade, it makes the command exit non-zero. `nbgrader_config.py`
-installs it with `use_checked_autograde()`.
+in autograded/ (so no feedback either; the zero is written by `gradebook.record_zero`), and the
+other submissions are graded; like any submission nbgrader cannot grade, it makes the command
+exit non-zero. `nbgrader_config.py` installs it with `use_checked_autograde()`.
 """
 
 import os
 import stat
 
-from nbgrader.api import Gradebook, MissingEntry
 from nbgrader.converters import Autograde
+
+from autograder.grading.gradebook import record_zero
 
 SHOWN_PROBLEMS = 5       # the log lists this many problems of one submission, then counts the rest
 RULE = ("a submission may hold only regular files and folders: no links, devices, FIFOs or "
@@ -39,13 +40,13 @@ class RefusedSubmission(Exception):
     """A submission holding something that grading must not follow or open."""
 
 
-def _shown(text, limit=200):
+def _shown(text: str, limit: int = 200) -> str:
     """Student-chosen text (a file name, a link's target) made safe for one log line."""
     text = text if text.isprintable() else ascii(text)[1:-1]
     return text if len(text) <= limit else text[:limit] + "..."
 
 
-def _kind(mode):
+def _kind(mode: int) -> str:
     if stat.S_ISCHR(mode):
         return "a character device"
     if stat.S_ISBLK(mode):
@@ -57,14 +58,14 @@ def _kind(mode):
     return f"not a regular file or folder (mode {stat.filemode(mode)})"
 
 
-def _link_problem(path, name):
+def _link_problem(path: str, name: str) -> str:
     try:
         return f"{_shown(name)} is a symbolic link to {_shown(os.readlink(path))}"
     except OSError:
         return f"{_shown(name)} is a symbolic link"
 
 
-def _not_a_folder(path, name):
+def _not_a_folder(path: str, name: str) -> str | None:
     """Why `path` (lstat, never followed) is not a plain folder, or None when it is one."""
     try:
         mode = os.lstat(path).st_mode
@@ -78,7 +79,8 @@ def _not_a_folder(path, name):
     return None
 
 
-def submission_problems(folder, top=None):
+def submission_problems(folder: str | os.PathLike[str],
+                        top: str | os.PathLike[str] | None = None) -> list[str]:
     """What in `folder` grading must not read: a list of reasons, empty when there is none.
 
     Nothing is followed or opened: every entry is looked at with lstat (os.scandir's
@@ -97,7 +99,8 @@ def submission_problems(folder, top=None):
         if problem:
             return [problem]
 
-    problems, names_of = [], {}
+    problems: list[str] = []
+    names_of: dict[tuple[int, int], tuple[int, list[str]]] = {}
     pending = [("", folder)]
     while pending:                      # iterative: a deep tree cannot exhaust the stack
         rel, path = pending.pop()
@@ -131,7 +134,12 @@ def submission_problems(folder, top=None):
     return problems
 
 
-def refusal(problems):
+def who(student_id: str, assignment_id: str) -> str:
+    """A submission as the log names it: student/assignment, made safe for one log line."""
+    return f"{_shown(student_id)}/{_shown(assignment_id)}"
+
+
+def refusal(problems: list[str]) -> str:
     """The reasons of a refused submission, as one line."""
     shown = [*problems[:SHOWN_PROBLEMS]]
     if len(problems) > SHOWN_PROBLEMS:
@@ -149,7 +157,7 @@ class CheckedAutograde(Autograde):
     autograded/ copy left by an earlier run, grades the other submissions and exits non-zero.
     """
 
-    def init_destination(self, assignment_id, student_id):
+    def init_destination(self, assignment_id: str, student_id: str) -> bool:
         excluded = self.coursedir.student_id_exclude
         if excluded and student_id in excluded.split(","):
             return False
@@ -158,46 +166,16 @@ class CheckedAutograde(Autograde):
         top = os.path.join(self.coursedir.root, self.coursedir.submitted_directory)
         problems = submission_problems(source, top=top)
         if problems:
-            who = f"{_shown(student_id)}/{_shown(assignment_id)}"
+            name = who(student_id, assignment_id)
             reason = refusal(problems)
-            self.log.error("[submission] %s: refused: %s", who, reason)
-            self._record_zero(assignment_id, student_id, who)
-            raise RefusedSubmission(f"{who}: refused: {reason}")
+            self.log.error("[submission] %s: refused: %s", name, reason)
+            record_zero(self.coursedir.db_url, self.coursedir.course_id, assignment_id,
+                        student_id, self.create_student, self.log, name)
+            raise RefusedSubmission(f"{name}: refused: {reason}")
         return super().init_destination(assignment_id, student_id)
 
-    def _record_zero(self, assignment_id, student_id, who):
-        record_zero(self.coursedir.db_url, self.coursedir.course_id, assignment_id, student_id,
-                    self.create_student, self.log, who)
 
-
-def record_zero(db_url, course_id, assignment_id, student_id, create_student, log, who=None):
-    """Zero points for every grade of a refused submission, so `nbgrader export` shows a 0.
-
-    Like nbgrader's own handling of a missing notebook: auto_score 0, nothing left for manual
-    grading; a manual score or extra credit from an earlier grading of another version of this
-    submission is cleared too. Used by `nbgrader autograde` and by cohort grading.
-    """
-    who = who or f"{_shown(student_id)}/{_shown(assignment_id)}"
-    try:
-        with Gradebook(db_url, course_id) as gb:
-            if create_student:
-                gb.update_or_create_student(student_id)
-            else:
-                gb.find_student(student_id)
-        with Gradebook(db_url, course_id) as gb:
-            submission = gb.update_or_create_submission(assignment_id, student_id)
-            for notebook in submission.notebooks:
-                for grade in notebook.grades:
-                    grade.auto_score = 0.0
-                    grade.manual_score = None
-                    grade.extra_credit = None
-                    grade.needs_manual_grade = False
-            gb.db.commit()
-    except MissingEntry as exc:
-        log.warning("[submission] %s: no zero recorded: %s", who, exc)
-
-
-def use_checked_autograde():
+def use_checked_autograde() -> None:
     """Make `nbgrader autograde` (and the formgrader's autograde) use CheckedAutograde.
 
     nbgrader creates its converter from a class named in its app modules, with no setting to

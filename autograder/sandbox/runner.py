@@ -10,22 +10,25 @@ import contextlib
 import enum
 import json
 import os
-import selectors
 import shutil
-import signal
 import subprocess
 import sys
 import time
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
-from autograder import sandbox
-from autograder.sandboxed import child
+from autograder import channel
+from autograder.channel import End, NamedCallable, Reader
+from autograder.sandbox import process
+from autograder.sandbox.cgroups import ResourceGroup
+from autograder.sandbox.limits import Limits, grading_limits
+from autograder.sandbox.spawn import Sandbox, require_sandbox
 
-CHILD_SCRIPT = Path(child.__file__).resolve()
-
-MAX_MESSAGE_BYTES = 16 * 1024 ** 2     # one result line: a few arrays of the exercises' sizes
-MAX_TOTAL_BYTES = 64 * 1024 ** 2       # everything one run may send
+# The script the student's code runs in, and its companion: the codec it shares with this side.
+CHILD_SCRIPT = Path(__file__).resolve().parents[1] / "sandboxed" / "child.py"
+CHANNEL_FILE = Path(channel.__file__).resolve()
 
 
 class Reason(enum.StrEnum):
@@ -57,6 +60,10 @@ class Call:
     args: tuple = ()
     kwargs: dict = field(default_factory=dict)
     timeout: float = 10.0
+    # A helper module's function that drives the student's `name` instead of calling it: the
+    # child runs adapter(namespace[name], *args, **kwargs) (e.g. backprop_interpreter'
+    # run_graph_program, which builds a graph program's nodes with the student's class).
+    adapter: NamedCallable | None = None
 
 
 @dataclass
@@ -71,7 +78,7 @@ class Outcome:
     mutated: list = field(default_factory=list)
 
     @property
-    def ok(self):
+    def ok(self) -> bool:
         return self.reason is None
 
 
@@ -86,16 +93,16 @@ class Stop:
     limit: str = ""          # the sandbox limit that was hit, when the sandbox knows it
 
     @property
-    def where(self):
+    def where(self) -> str:
         return "between calls" if self.loaded else "while loading the notebook's code"
 
-    def outcome(self):
+    def outcome(self) -> Outcome:
         """The Outcome of the call that was running (or of every call, while loading)."""
         reason = self.reason if self.loaded or self.reason is Reason.UNREADABLE \
             else Reason.NOT_LOADED
         return Outcome(reason=reason, error=self.describe())
 
-    def describe(self):
+    def describe(self) -> str:
         what = {Reason.TIMEOUT: "was stopped at its time limit",
                 Reason.CRASH: "ended its process" if self.key else "ended",
                 Reason.UNREADABLE: "sent data outside the protocol"}[self.reason]
@@ -114,12 +121,13 @@ class RunReport:
     log: list                      # human-readable lines on what was stopped and why
 
 
-def exercise_of(key):
+def exercise_of(key: str) -> str:
     """Call keys are `exercise_id#case`; calls of one exercise share the part before '#'."""
     return key.split("#", 1)[0]
 
 
-def run_calls(cells, calls, load_timeout=60.0, total_timeout=None, python=None):
+def run_calls(cells: Sequence[str], calls: Sequence[Call], load_timeout: float = 60.0,
+              total_timeout: float | None = None, python: str | None = None) -> RunReport:
     """Run `cells` (code strings) in a fresh interpreter, then each call; never raises for
     anything the student's code does. A call that hangs or kills its process is recorded and
     the remaining calls go on in a new process, until `total_timeout` (by default the load
@@ -167,74 +175,76 @@ class Confined:
 
     proc: subprocess.Popen
     read_fd: int
-    group: object
-    limits: sandbox.Limits
+    group: ResourceGroup | None
+    limits: Limits
     scratch: str
     output_path: str
 
 
 @contextlib.contextmanager
-def confined(script, write_job, python=None, limits=None, prefix="grade"):
-    """Run `python -I SCRIPT JOB RESULT_FD` in the sandbox, in a fresh scratch folder.
+def confined(script: str | Path, write_job: Callable[[str], object], python: str | None = None,
+             limits: Limits | None = None, prefix: str = "grade",
+             companions: Iterable[str | Path] = ()) -> Iterator[Confined]:
+    """Run `python -I SCRIPT JOB RESULT_FD` in the sandbox, in a fresh scratch folder, under
+    `limits` (by default the course's: limits.grading_limits).
 
-    `write_job(scratch)` returns the job (JSON-safe data) and may write files beside it. The
-    process, everything it started, its group and its folder are gone when the block ends."""
-    sandboxed = sandbox.require_sandbox()
-    limits = limits or sandbox.Limits()
-    scratch = sandbox.scratch_dir(prefix)
-    try:
+    `write_job(scratch)` returns the job (JSON-safe data) and may write files beside it.
+    `companions` are files copied beside the script (same basename); `-I` leaves the script's
+    folder off sys.path, so the script puts it there before importing them. The process,
+    everything it started, its group and its folder are gone when the block ends."""
+    sandboxed = require_sandbox()
+    limits = limits or grading_limits()
+    with Sandbox(limits, prefix, sandboxed=sandboxed) as box:
+        scratch = box.scratch
         target = os.path.join(scratch, os.path.basename(script))
         shutil.copy(script, target)
+        for companion in companions:
+            shutil.copy(companion, os.path.join(scratch, os.path.basename(companion)))
         job_path = os.path.join(scratch, "job.json")
         job = write_job(scratch)
-        if sandboxed:
-            sandbox.seed_home(scratch)
         with open(job_path, "w", encoding="utf-8") as f:
             json.dump(job, f)
         read_fd, write_fd = os.pipe()
-        env = sandbox.child_env(limits)
-        argv = [python or sys.executable, "-I", target, job_path, str(write_fd)]
-        group = sandbox.ResourceGroup(limits) if sandboxed else None
-        if sandboxed:
-            argv = sandbox.bwrap_command(argv, scratch, env=env, limits=limits)
         # What the process prints goes to this file (bounded by the file-size limit), never to
         # the grader's terminal; it is read back only to say why a process stopped.
         output_path = os.path.join(scratch, "output.txt")
         try:
             with open(output_path, "wb") as output:
-                proc = subprocess.Popen(argv, cwd=scratch, env=env, stdin=subprocess.DEVNULL,
-                                        stdout=output, stderr=output, pass_fds=(write_fd,),
-                                        start_new_session=True,
-                                        preexec_fn=sandbox.confiner(limits, group))
+                proc = box.start([python or sys.executable, "-I", target, job_path,
+                                  str(write_fd)], stdin=subprocess.DEVNULL, stdout=output,
+                                 stderr=output, pass_fds=(write_fd,))
         except BaseException:
             os.close(read_fd)
-            if group:
-                group.close()
             raise
         finally:
             os.close(write_fd)
         try:
-            yield Confined(proc, read_fd, group, limits, scratch, output_path)
+            yield Confined(proc, read_fd, box.group, limits, scratch, output_path)
         finally:
-            _kill_group(proc)
-            if group:
-                group.close()
+            box.stop()
             os.close(read_fd)
-    finally:
-        sandbox.remove_tree(scratch)
 
 
-def _run_once(cells, calls, load_timeout, deadline, python):
+# What a child process left: (outcomes by call key, cell errors, why it stopped or None).
+Collected = tuple[dict[str, Outcome], list[dict[str, Any]], Stop | None]
+
+
+def _run_once(cells: Sequence[str], calls: Sequence[Call], load_timeout: float, deadline: float,
+              python: str) -> Collected:
     """One child process: (outcomes, cell_errors, Stop or None)."""
-    def job(scratch):
-        return {"cells": list(cells),
-                "calls": [{"key": c.key, "name": c.name,
-                           "args": child.encode(tuple(c.args))["__tuple__"],
-                           "kwargs": child.encode(dict(c.kwargs))} for c in calls]}
+    # The helper modules the calls' named callables come from travel with the child, which
+    # loads them before the student's code; results are decoded with the same modules here.
+    helpers: channel.Helpers = {}
+    encoded = [{"key": c.key, "name": c.name,
+                "args": channel.encode(tuple(c.args), helpers)["__tuple__"],
+                "kwargs": channel.encode(dict(c.kwargs), helpers),
+                "adapter": channel.encode(c.adapter, helpers)} for c in calls]
+    job = {"cells": list(cells), "helpers": sorted(helpers), "calls": encoded}
+    companions = [CHANNEL_FILE] + [Path(str(helpers[name].__file__)) for name in sorted(helpers)]
 
-    with confined(CHILD_SCRIPT, job, python) as run:
+    with confined(CHILD_SCRIPT, lambda scratch: job, python, companions=companions) as run:
         done, errors, stop = _Collector(run.proc, run.read_fd, calls, load_timeout,
-                                        deadline).run()
+                                        deadline, helpers).run()
         if stop and run.group and stop.reason is not Reason.UNREADABLE:
             if run.group.memory_limit_hit():
                 stop.limit = f"killed at the memory limit ({run.limits.memory_bytes >> 20} MB)"
@@ -246,63 +256,52 @@ def _run_once(cells, calls, load_timeout, deadline, python):
 class _Collector:
     """Reads the child's messages, in protocol order only, until every call has answered."""
 
-    def __init__(self, proc, read_fd, calls, load_timeout, run_deadline):
-        self.proc, self.read_fd = proc, read_fd
+    def __init__(self, proc: subprocess.Popen, read_fd: int, calls: Sequence[Call],
+                 load_timeout: float, run_deadline: float,
+                 helpers: channel.Helpers | None = None) -> None:
+        self.proc = proc
+        self.reader = Reader(proc, read_fd)
         self.calls = calls
+        self.helpers = helpers or {}
         self.next_index = 0          # the only call that may start next
-        self.current = None          # the Call running now
+        self.current: Call | None = None   # the Call running now
         self.loaded = False
-        self.outcomes, self.cell_errors = {}, []
+        self.outcomes: dict[str, Outcome] = {}
+        self.cell_errors: list[dict[str, Any]] = []
         self.load_timeout = load_timeout
         self.run_deadline = run_deadline
         self.deadline = min(run_deadline, time.monotonic() + load_timeout)
-        self.received = 0
 
-    def stop(self, reason, how):
+    def stop(self, reason: Reason, how: str) -> Collected:
         return self.outcomes, self.cell_errors, Stop(
             reason, how, key=self.current.key if self.current else None, loaded=self.loaded)
 
-    def run(self):
-        sel = selectors.DefaultSelector()
-        sel.register(self.read_fd, selectors.EVENT_READ)
-        buffer = b""
-        while True:
-            remaining = self.deadline - time.monotonic()
-            if remaining <= 0:
-                return self.stop(Reason.TIMEOUT, self._time_limit())
-            if not sel.select(timeout=min(remaining, 0.5)):
-                if self.proc.poll() is not None and not _readable(self.read_fd):
-                    return self.stop(Reason.CRASH, exit_status(self.proc))
-                continue
-            chunk = os.read(self.read_fd, 1 << 16)
-            if not chunk:
-                # The pipe is closed (by the child exiting, or by its code closing the pipe).
+    def run(self) -> Collected:
+        try:
+            while True:
+                message = self.reader.next(self.deadline)
+                if message is End.TIMEOUT:
+                    return self.stop(Reason.TIMEOUT, self._time_limit())
+                if message is End.ENDED:
+                    return self.stop(Reason.CRASH, process.exit_status(self.proc))
+                if message is End.CLOSED:
+                    # The pipe is closed (by the child exiting, or by its code closing it).
+                    if self.finished():
+                        return self.outcomes, self.cell_errors, None
+                    return self.stop(Reason.CRASH, process.exit_status(self.proc, wait=1.0)
+                                     or "it closed the result channel")
+                if message is End.OVERSIZED:
+                    return self.stop(Reason.UNREADABLE, channel.limits_words())
+                self.receive(message)
                 if self.finished():
                     return self.outcomes, self.cell_errors, None
-                return self.stop(Reason.CRASH, exit_status(self.proc, wait=1.0)
-                                 or "it closed the result channel")
-            self.received += len(chunk)
-            buffer += chunk
-            if self.received > MAX_TOTAL_BYTES or \
-                    len(buffer) - buffer.rfind(b"\n") > MAX_MESSAGE_BYTES:
-                return self.stop(Reason.UNREADABLE, f"more than {MAX_MESSAGE_BYTES >> 20} MB in "
-                                 f"one message, or {MAX_TOTAL_BYTES >> 20} MB in all")
-            *lines, buffer = buffer.split(b"\n")
-            for line in lines:
-                self.receive(line)
-                if self.finished():
-                    return self.outcomes, self.cell_errors, None
+        finally:
+            self.reader.close()
 
-    def finished(self):
+    def finished(self) -> bool:
         return self.loaded and self.current is None and len(self.outcomes) == len(self.calls)
 
-    def receive(self, line):
-        try:
-            message = json.loads(line)
-        except (ValueError, RecursionError):
-            return   # not a message of ours: the student's code wrote into the channel
-        if not isinstance(message, dict):
-            return
+    def receive(self, message: dict[str, Any]) -> None:
         event = message.get("event")
         if event == "loaded" and not self.loaded:
             self.loaded = True
@@ -319,11 +318,11 @@ class _Collector:
             self.deadline = min(self.run_deadline, time.monotonic() + self.current.timeout)
         elif event == "result" and self.current is not None \
                 and message.get("key") == self.current.key:
-            self.outcomes[self.current.key] = _outcome(message)
+            self.outcomes[self.current.key] = _outcome(message, self.helpers)
             self.current = None
             self.deadline = min(self.run_deadline, time.monotonic() + self.load_timeout)
 
-    def _time_limit(self):
+    def _time_limit(self) -> str:
         if self.deadline >= self.run_deadline:
             return "the run's total time limit ran out"
         if self.current is not None:
@@ -331,34 +330,9 @@ class _Collector:
         return f"after {self.load_timeout:g} s"
 
 
-def _readable(fd):
-    sel = selectors.DefaultSelector()
-    sel.register(fd, selectors.EVENT_READ)
-    return bool(sel.select(timeout=0))
-
-
-def exit_status(proc, wait=0.0):
-    """'exit code N' or 'signal NAME' of an ended process; '' while it still runs."""
-    try:
-        code = proc.wait(timeout=wait) if wait else proc.poll()
-    except subprocess.TimeoutExpired:
-        return ""
-    if code is None:
-        return ""
-    if code > 128:   # bubblewrap reports a signal as 128 + its number
-        code = 128 - code
-    if code >= 0:
-        return f"exit code {code}"
-    try:
-        name = signal.Signals(-code).name
-    except ValueError:
-        return f"signal {-code}"
-    return {"SIGXFSZ": "signal SIGXFSZ: the output/file size limit",
-            "SIGXCPU": "signal SIGXCPU: the CPU time limit"}.get(name, f"signal {name}")
-
-
-def _outcome(message):
-    """An Outcome from a result message; anything outside the protocol's schema is UNREADABLE."""
+def _outcome(message: dict, helpers: channel.Helpers | None = None) -> Outcome:
+    """An Outcome from a result message; anything outside the protocol's schema is UNREADABLE.
+    `helpers`: the helper modules of the run, whose named callables a value may hold."""
     if message.get("missing") is True:
         return Outcome(reason=Reason.MISSING, error=str(message.get("error", ""))[:300])
     error = str(message.get("error", ""))[:2000]
@@ -367,7 +341,7 @@ def _outcome(message):
     if message.get("ok") is not True:
         return Outcome(reason=Reason.ERROR, error=error)
     try:
-        value = child.decode(message.get("value"))
+        value = channel.decode(message.get("value"), helpers)
     except (ValueError, TypeError, RecursionError, OverflowError, MemoryError) as exc:
         return Outcome(reason=Reason.UNREADABLE,
                        error=f"returned data that could not be read ({str(exc)[:300]})")
@@ -379,14 +353,3 @@ def _outcome(message):
                    mutated=[m for m in mutated if type(m) is int][:20]
                    if isinstance(mutated, list) else [])
 
-
-def _kill_group(proc):
-    """The child and everything it started are gone when this returns."""
-    try:
-        os.killpg(proc.pid, signal.SIGKILL)
-    except (ProcessLookupError, PermissionError):
-        pass
-    try:
-        proc.wait(timeout=10)
-    except subprocess.TimeoutExpired:
-        pass

@@ -1,23 +1,24 @@
 """The process that rebuilds, runs and trains a student's Keras model, and reports plain numbers.
 
-A Keras-model exercise hands back the model's JSON config and compile config (autograder.sandboxed.child
-sends them); everything built from that student-controlled data runs HERE, never in the grading
-process. autograder.checks.keras_models copies this file into a scratch directory and runs it in the
-sandbox, under the same limits as the student's own process:
+A Keras-model exercise hands back the model's JSON config and compile config (the student's
+process sends them, autograder.channel.encode_keras_model); everything built from that
+student-controlled data runs HERE, never in the grading process. autograder.checks.keras_models
+copies this file and its companions (channel.py: the result pipe's writer; keras_protocol.py: the
+job and the verdict) into a scratch directory and runs it in the sandbox, under the same limits as
+the student's own process:
 
     python -I keras_judge.py JOB.json RESULT_FD
 
-It imports only the standard library, NumPy and Keras (nothing of the course: no `solutions`, no
-student code; Keras rebuilds the model in safe mode, so no Lambda or custom class can run).
+It imports only the standard library, NumPy, Keras and its companions (nothing else of the course:
+no `solutions`, no student code; Keras rebuilds the model in safe mode, so no Lambda or custom
+class can run). Nothing of the grader imports this file.
 
-JOB.json holds {"config", "compile_config", "requirements", "training", "budgets", "threads",
-"data"} (see autograder.checks.keras_models.judge_model, which writes it; the data are .npy files beside
-it). The judge writes JSON lines to RESULT_FD:
+JOB.json is a keras_protocol.JudgeJob (autograder.checks.keras_models.judge_model writes it; the
+data are .npy files beside it). The judge writes JSON lines to RESULT_FD:
 
     {"event": "phase", "phase": "building" | "training" | "predicting"}
-    {"event": "result", "verdict": "rejected", "reason": "<text for the student>"}
-    {"event": "result", "verdict": "rejected", "reason": "...", "stopped": "timeout"}
-    {"event": "result", "verdict": "trained", "facts": {...}, "outputs": [[...], ...]}
+    then one keras_protocol.JudgeResult: rejected (with the reason, for the student, and
+    "stopped": "timeout" when the wall clock stopped it) or trained (facts and outputs).
 
 `outputs` are the trained model's outputs on the held-out inputs; the held-out labels never
 enter this process, the grading process scores the outputs itself.
@@ -33,7 +34,7 @@ The training budget is this process's CPU time (time.process_time(): every threa
 verdict does not depend on what else the grading machine is doing: a judge that waits for the
 CPU behind other sandboxes spends wall-clock time, not budget. TensorFlow runs `threads` threads
 (the sandbox's CPU quota), so on an idle machine CPU seconds and wall seconds agree. Wall-clock
-time only bounds training as a backstop (budgets["train_wall_seconds"], generous).
+time only bounds training as a backstop (Budgets.train_wall_seconds, generous).
 """
 
 import difflib
@@ -44,15 +45,26 @@ import sys
 import threading
 import time
 import traceback
+from collections.abc import Iterator
+from typing import Any
 
 import numpy as np
 
 STARTED = time.monotonic()   # TensorFlow's import, the slow part of starting, comes after
+
+# `python -I` leaves this script's folder off sys.path: its companions are there.
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import channel  # noqa: E402 - companion files, importable only from here on
+from keras_protocol import (  # noqa: E402
+    Budgets,
+    Facts,
+    JudgeJob,
+    JudgeResult,
+    Rejected,
+    Requirements,
+)
+
 WATCHDOG_GRACE = 2.0         # CPU seconds past the budget before the watchdog stops a batch
-# The wall-clock backstop of training: WALL_FACTOR times the budget, plus WALL_SLACK seconds for
-# a tiny budget. It decides only when the judge got less than 1 / WALL_FACTOR of a core.
-WALL_FACTOR = 2.5
-WALL_SLACK = 10.0
 WATCHDOG_POLL = 0.25         # seconds between the watchdog's looks at the clocks
 
 PROBABILITY_OUTPUTS = ("sigmoid", "softmax")
@@ -83,32 +95,10 @@ PROBE_ROWS = 16
 PROBE_SEED = 20240607
 
 
-class Rejected(Exception):
-    """The model fails the exercise; the message says why, in the student's terms."""
-
-
 # ----------------------------------------------------------------------------------------------
 # Pure decisions (no Keras): tested directly.
 
-def fmt_count(n):
-    """1,000,000 style; absurd counts in scientific notation."""
-    n = int(n)
-    return f"{n:,}" if n < 10 ** 18 else f"{float(n):.3e}"
-
-
-def budget_problem(parameters, layers, budgets, exact=True):
-    """The budget the model breaks, as a sentence, or None."""
-    if layers > budgets["max_layers"]:
-        return (f"the model has {layers} layers; the budget is {budgets['max_layers']} layers. "
-                f"A model for this exercise needs far fewer: make it smaller.")
-    if parameters > budgets["max_parameters"]:
-        return (f"the model has {'' if exact else 'at least '}{fmt_count(parameters)} "
-                f"parameters; the budget is {fmt_count(budgets['max_parameters'])} parameters. "
-                f"A model for this exercise needs far fewer: make it smaller.")
-    return None
-
-
-def probability_kind(outputs):
+def probability_kind(outputs: Any) -> str | None:
     """'softmax' or 'sigmoid' when the outputs of the probe batch (PROBE_SCALES blocks of
     PROBE_ROWS rows, in order) carry that signature, None otherwise (see PROBE_SCALES)."""
     outputs = np.asarray(outputs, dtype=float)
@@ -128,7 +118,7 @@ def probability_kind(outputs):
     return None
 
 
-def output_range(outputs):
+def output_range(outputs: Any) -> str:
     outputs = np.asarray(outputs, dtype=float)
     finite = outputs[np.isfinite(outputs)]
     if finite.size == 0:
@@ -136,67 +126,68 @@ def output_range(outputs):
     return f"from {finite.min():.4g} to {finite.max():.4g}"
 
 
-def output_problem(static, kind, from_logits, value_range):
-    """Whether the output layer and the loss agree: static is the last layer's declared
-    activation, kind what the probe saw (probability_kind). None when they agree."""
+def check_output(static: str, kind: str | None, from_logits: bool, value_range: str) -> None:
+    """Rejected unless the output layer and the loss agree: static is the last layer's declared
+    activation, kind what the probe saw (probability_kind)."""
     if from_logits:
         if static != "linear":
-            return (f"the output layer applies '{static}' but the loss has from_logits=True: the "
-                    f"loss would apply it a second time. Use a linear output layer with "
-                    f"from_logits=True, or keep '{static}' and set from_logits=False (where the "
-                    f"task allows it).")
+            raise Rejected(
+                f"the output layer applies '{static}' but the loss has from_logits=True: the "
+                f"loss would apply it a second time. Use a linear output layer with "
+                f"from_logits=True, or keep '{static}' and set from_logits=False (where the "
+                f"task allows it).")
         if kind:
             what = ("every row is in [0, 1] and sums to 1, as a softmax makes it"
                     if kind == "softmax" else "every value is in [0, 1], as a sigmoid makes it")
-            return (f"the model's outputs are already probabilities (on random inputs "
-                    f"{what}), although its last layer looks linear: some layer before it "
-                    f"squashes the outputs. The loss has from_logits=True and would apply "
-                    f"{kind} a second time. Make the last layer with an activation a linear "
-                    f"one and keep from_logits=True.")
-        return None
+            raise Rejected(
+                f"the model's outputs are already probabilities (on random inputs "
+                f"{what}), although its last layer looks linear: some layer before it "
+                f"squashes the outputs. The loss has from_logits=True and would apply "
+                f"{kind} a second time. Make the last layer with an activation a linear "
+                f"one and keep from_logits=True.")
+        return
     if static in PROBABILITY_OUTPUTS or (static == "linear" and kind):
-        return None
+        return
     if static == "linear":
-        return (f"the output layer is linear (on random inputs its outputs range "
-                f"{value_range}: not probabilities) but the loss expects probabilities "
-                f"(from_logits=False). Use from_logits=True with a linear output layer.")
-    return (f"the output layer is '{static}' but the loss expects probabilities "
-            f"(from_logits=False). Use from_logits=True with a linear output layer.")
+        raise Rejected(f"the output layer is linear (on random inputs its outputs range "
+                       f"{value_range}: not probabilities) but the loss expects probabilities "
+                       f"(from_logits=False). Use from_logits=True with a linear output layer.")
+    raise Rejected(f"the output layer is '{static}' but the loss expects probabilities "
+                   f"(from_logits=False). Use from_logits=True with a linear output layer.")
 
 
-def loss_problem(loss_name, from_logits, requirements):
-    expected = requirements.get("expected_losses") or []
+def check_loss(loss_name: str, from_logits: bool, requirements: Requirements) -> None:
+    """Rejected unless the loss is one the task allows (keras_protocol.Requirements)."""
+    expected = requirements.expected_losses
     if expected and loss_name not in expected:
-        return f"the loss is {loss_name}; this task needs one of: " + ", ".join(sorted(expected))
-    if requirements.get("require_logits") and not from_logits:
-        return ("this task asks for a linear output layer and a loss with from_logits=True "
-                "(see the numerical-stability chapter)")
-    return None
+        raise Rejected(f"the loss is {loss_name}; this task needs one of: "
+                       + ", ".join(sorted(expected)))
+    if requirements.require_logits and not from_logits:
+        raise Rejected("this task asks for a linear output layer and a loss with "
+                       "from_logits=True (see the numerical-stability chapter)")
 
 
-def shape_problem(input_shapes, output_shapes, requirements):
-    n_inputs, n_outputs = requirements.get("n_inputs"), requirements.get("n_outputs")
+def check_shapes(input_shapes: list[tuple], output_shapes: list[tuple],
+                 requirements: Requirements) -> None:
+    """Rejected unless the model has one input and one output of the task's sizes."""
+    n_inputs, n_outputs = requirements.n_inputs, requirements.n_outputs
     if len(input_shapes) != 1:
-        return (f"the model has {len(input_shapes)} inputs; it needs exactly one, "
-                f"keras.Input(shape=({n_inputs},))")
+        raise Rejected(f"the model has {len(input_shapes)} inputs; it needs exactly one, "
+                       f"keras.Input(shape=({n_inputs},))")
     if len(output_shapes) != 1:
-        return f"the model has {len(output_shapes)} outputs; it needs exactly one output layer"
+        raise Rejected(f"the model has {len(output_shapes)} outputs; it needs exactly one "
+                       f"output layer")
     shape = tuple(input_shapes[0])
     if n_inputs is not None and shape[1:] != (n_inputs,):
-        return (f"the model's input shape is {shape}, expected (batch, {n_inputs}): start it "
-                f"with keras.Input(shape=({n_inputs},))")
+        raise Rejected(f"the model's input shape is {shape}, expected (batch, {n_inputs}): "
+                       f"start it with keras.Input(shape=({n_inputs},))")
     outputs = tuple(output_shapes[0])[-1] if output_shapes[0] else None
     if n_outputs is not None and outputs != n_outputs:
-        return f"the model has {outputs} outputs, expected {n_outputs}"
-    return None
+        raise Rejected(f"the model has {outputs} outputs, expected {n_outputs}")
 
 
-def wall_backstop(train_seconds):
-    """Wall-clock seconds after which training is stopped, whatever CPU time it used."""
-    return WALL_FACTOR * train_seconds + WALL_SLACK
-
-
-def projected_seconds(elapsed, timed_batches, timed_seconds, batches_left):
+def projected_seconds(elapsed: float, timed_batches: int, timed_seconds: float,
+                      batches_left: int) -> float:
     """The training time if the remaining batches run at the measured steady rate."""
     return elapsed + timed_seconds / timed_batches * batches_left
 
@@ -204,7 +195,7 @@ def projected_seconds(elapsed, timed_batches, timed_seconds, batches_left):
 # ----------------------------------------------------------------------------------------------
 # Keras.
 
-def import_keras(threads=1):
+def import_keras(threads: int = 1) -> Any:
     """Keras, with TensorFlow's thread pools set to `threads` before it runs anything: more
     threads than the sandbox's CPU quota would only queue for it, and would make the CPU
     seconds that the training budget counts outrun the wall clock."""
@@ -218,12 +209,12 @@ def import_keras(threads=1):
     return keras
 
 
-def short_error(exc, limit=300):
+def short_error(exc: BaseException, limit: int = 300) -> str:
     text = " ".join(str(exc).split())
     return f"{type(exc).__name__}: {text[:limit]}"
 
 
-def failed(what, exc):
+def failed(what: str, exc: BaseException) -> Rejected:
     """Rejected: `what` failed with exc; running out of memory is said in so many words."""
     if isinstance(exc, MemoryError) or "ResourceExhausted" in type(exc).__name__:
         return Rejected(f"{what} needed more memory than grading allows: make the model "
@@ -231,7 +222,7 @@ def failed(what, exc):
     return Rejected(f"{what} failed: {short_error(exc)}")
 
 
-def resolve_loss(keras, compile_config):
+def resolve_loss(keras: Any, compile_config: Any) -> tuple[str, bool]:
     """(name, from_logits) of the one loss in a compile config, or Rejected."""
     loss = compile_config.get("loss") if isinstance(compile_config, dict) else None
     if loss is None:
@@ -261,7 +252,7 @@ def resolve_loss(keras, compile_config):
     raise Rejected(f"the model's loss is not a loss function ({type(resolved).__name__})")
 
 
-def leaf_layers(model, keras):
+def leaf_layers(model: Any, keras: Any) -> Iterator[Any]:
     for layer in model.layers:
         if isinstance(layer, keras.Model):
             yield from leaf_layers(layer, keras)
@@ -269,16 +260,16 @@ def leaf_layers(model, keras):
             yield layer
 
 
-def count_parameters(model):
+def count_parameters(model: Any) -> int:
     return sum(math.prod(int(d) for d in w.shape) for w in model.weights)
 
 
-def model_shapes(model):
+def model_shapes(model: Any) -> tuple[list[tuple], list[tuple]]:
     """([input shapes], [output shapes]); AttributeError/ValueError when the model is unbuilt."""
     return ([tuple(t.shape) for t in model.inputs], [tuple(t.shape) for t in model.outputs])
 
 
-def deserialize(keras, config):
+def deserialize(keras: Any, config: dict) -> Any:
     try:
         return keras.saving.deserialize_keras_object(json.loads(json.dumps(config)),
                                                      safe_mode=True)
@@ -287,7 +278,8 @@ def deserialize(keras, config):
                        f"{short_error(exc)}") from None
 
 
-def structure(keras, model, requirements, budgets, n_inputs):
+def structure(keras: Any, model: Any, requirements: Requirements, budgets: Budgets,
+              n_inputs: int | None) -> tuple[int, int]:
     """Budgets, then input and output sizes, of a built (or graph-built) model."""
     if not model.built:
         raise Rejected(f"the model has no input shape, so it cannot be built or trained: start "
@@ -295,21 +287,18 @@ def structure(keras, model, requirements, budgets, n_inputs):
                        f"[keras.Input(shape=({n_inputs},)), ...])")
     parameters = count_parameters(model)
     layers = sum(1 for _ in leaf_layers(model, keras))
-    problem = budget_problem(parameters, layers, budgets)
-    if problem:
-        raise Rejected(problem)
+    budgets.check(parameters, layers)
     try:
         inputs, outputs = model_shapes(model)
     except (AttributeError, ValueError) as exc:
         raise Rejected(f"the model's inputs and outputs are not defined ({short_error(exc)}): "
                        f"start it with keras.Input(shape=({n_inputs},))") from None
-    problem = shape_problem(inputs, outputs, requirements)
-    if problem:
-        raise Rejected(problem)
+    check_shapes(inputs, outputs, requirements)
     return parameters, layers
 
 
-def dry_run(keras, config, requirements, budgets):
+def dry_run(keras: Any, config: dict, requirements: Requirements,
+            budgets: Budgets) -> tuple[int, int] | None:
     """Build the model inside a TensorFlow graph: variables there are graph nodes, nothing is
     allocated, so a model of a billion parameters is counted in milliseconds. Returns
     (parameters, layers), or None when the model cannot be built that way (it is then counted
@@ -317,7 +306,7 @@ def dry_run(keras, config, requirements, budgets):
     if keras.backend.backend() != "tensorflow":
         return None
     import tensorflow as tf
-    n_inputs = requirements.get("n_inputs")
+    n_inputs = requirements.n_inputs
     try:
         with tf.Graph().as_default():
             try:
@@ -333,7 +322,7 @@ def dry_run(keras, config, requirements, budgets):
         keras.backend.clear_session()
 
 
-def output_activation(model, keras):
+def output_activation(model: Any, keras: Any) -> str:
     """The activation the model's last layer declares ('linear', 'sigmoid', 'softmax', ...)."""
     layer = model.layers[-1]
     while isinstance(layer, keras.Model) and layer.layers:
@@ -349,7 +338,7 @@ def output_activation(model, keras):
     return str(activation or "linear").lower()
 
 
-def probe_batch(input_shape):
+def probe_batch(input_shape: tuple) -> np.ndarray:
     """PROBE_ROWS rows at each of PROBE_SCALES; input_shape without the batch axis."""
     rng = np.random.default_rng(PROBE_SEED)
     base = rng.standard_normal((PROBE_ROWS, *input_shape))
@@ -369,40 +358,43 @@ class TrainingBudget:
     EARLY_FACTOR = 2.0
     COUNTS = "The budget counts the CPU time training uses, however busy the grading machine is."
 
-    def __init__(self, keras, budget_seconds, total_batches, batch_size, epochs,
-                 min_timed_batches=3):
+    def __init__(self, keras: Any, budget_seconds: float, total_batches: int, batch_size: int,
+                 epochs: int, min_timed_batches: int = 3) -> None:
         self.budget, self.total = budget_seconds, total_batches
         self.batch_size, self.epochs = batch_size, epochs
         self.min_timed = min_timed_batches
         self.done = 0
         self.epoch = 0
-        self.start = self.first_done = None
+        self.start: float | None = None
+        self.first_done = 0.0
         budget = self
+        base: Any = keras.callbacks.Callback
 
-        class Callback(keras.callbacks.Callback):
-            def on_train_begin(self, logs=None):
+        class Callback(base):
+            def on_train_begin(self, logs: dict[str, Any] | None = None) -> None:
                 budget.begin()
 
-            def on_epoch_begin(self, epoch, logs=None):
+            def on_epoch_begin(self, epoch: int, logs: dict[str, Any] | None = None) -> None:
                 budget.epoch = epoch
 
-            def on_train_batch_end(self, batch, logs=None):
+            def on_train_batch_end(self, batch: int,
+                                   logs: dict[str, Any] | None = None) -> None:
                 budget.batch_end()
 
         self.callback = Callback()
 
-    def begin(self):
+    def begin(self) -> None:
         if self.start is None:
             self.start = time.process_time()
 
-    def spent(self):
+    def spent(self) -> float:
         """Seconds of the budget used since training began (0 before)."""
         return 0.0 if self.start is None else time.process_time() - self.start
 
-    def batch_end(self):
+    def batch_end(self) -> None:
         now = time.process_time()
         self.done += 1
-        elapsed = now - self.start
+        elapsed = now - (now if self.start is None else self.start)
         if elapsed > self.budget:
             raise Rejected(self.too_long())
         if self.done == 1:   # the first batch also traces the training function
@@ -421,12 +413,12 @@ class TrainingBudget:
                     f"{projected:,.0f} s. {self.COUNTS} Make the model smaller or cheaper to "
                     f"run.")
 
-    def too_long(self):
+    def too_long(self) -> str:
         return (f"training took longer than {self.budget:g} s (the training budget) and was "
                 f"stopped during epoch {self.epoch + 1} of {self.epochs}. {self.COUNTS} Make "
                 f"the model smaller or cheaper to run.")
 
-    def backstop(self, wall_seconds):
+    def backstop(self, wall_seconds: float) -> str:
         return (f"training was stopped after {wall_seconds:g} s of wall-clock time, in epoch "
                 f"{self.epoch + 1} of {self.epochs}, having used {self.spent():.1f} s of its "
                 f"{self.budget:g} s training budget (CPU time): the grading machine was too "
@@ -439,78 +431,67 @@ class Watchdog(threading.Thread):
     rejection itself and ends the process. Stopped by the wall clock, the rejection says so
     ("stopped": "timeout"): it is the machine's doing, and the instructor's log shows it."""
 
-    def __init__(self, budget, wall_seconds, channel):
+    def __init__(self, budget: TrainingBudget, wall_seconds: float,
+                 writer: channel.Writer) -> None:
         super().__init__(daemon=True)
-        self.budget, self.wall_seconds, self.channel = budget, wall_seconds, channel
+        self.budget, self.wall_seconds, self.writer = budget, wall_seconds, writer
         self.stopped = threading.Event()
         self.started_at = time.monotonic()
 
-    def run(self):
+    def run(self) -> None:
         while not self.stopped.wait(WATCHDOG_POLL):
-            message = {"event": "result", "verdict": "rejected"}
             if self.budget.spent() > self.budget.budget + WATCHDOG_GRACE:
-                message["reason"] = self.budget.too_long()
+                result = JudgeResult.rejected(self.budget.too_long())
             elif time.monotonic() - self.started_at > self.wall_seconds:
-                message.update(reason=self.budget.backstop(self.wall_seconds), stopped="timeout")
+                result = JudgeResult.rejected(self.budget.backstop(self.wall_seconds),
+                                              stopped="timeout")
             else:
                 continue
             if self.stopped.is_set():   # training ended meanwhile: its result stands
                 return
-            self.channel.send(message)
+            send_result(self.writer, result)
             os._exit(0)
 
 
 # ----------------------------------------------------------------------------------------------
 # The judge.
 
-class Channel:
-    """The result pipe; the training watchdog and the main thread share it."""
-
-    def __init__(self, fd):
-        self.stream = os.fdopen(fd, "w", encoding="utf-8", buffering=1)
-        self.lock = threading.Lock()
-        self.finished = False
-
-    def send(self, message):
-        with self.lock:
-            if self.finished:
-                return
-            self.stream.write(json.dumps(message) + "\n")
-            self.stream.flush()
-            if message.get("event") == "result":
-                self.finished = True
-
-    def phase(self, name):
-        self.send({"event": "phase", "phase": name})
+def send_phase(writer: channel.Writer, name: str) -> None:
+    writer.send({"event": "phase", "phase": name})
 
 
-def judge(job, channel, directory):
+def send_result(writer: channel.Writer, result: JudgeResult) -> None:
+    """The judge's last message: the first one sent stands (the training watchdog and the main
+    thread may both try)."""
+    writer.send(result.to_json(), last=True)
+
+
+def rebuild_and_train(job: JudgeJob, writer: channel.Writer,
+                      directory: str) -> tuple[Facts, list[list[float]]]:
     """(facts, outputs) of a model that trained; Rejected with the reason otherwise."""
-    keras = import_keras(max(1, int(job.get("threads") or 1)))
-    requirements, training, budgets = job["requirements"], job["training"], job["budgets"]
-    n_inputs = requirements.get("n_inputs")
+    keras = import_keras(job.threads)
+    requirements, training, budgets = job.requirements, job.training, job.budgets
+    n_inputs = requirements.n_inputs
     # Wall and CPU seconds of each phase, for the instructor's figures (keras_models' docstring).
     seconds = {"start": time.monotonic() - STARTED}
     cpu_seconds = {"start": time.process_time()}
-    channel.phase("building")
+    send_phase(writer, "building")
     start, cpu_start = time.monotonic(), time.process_time()
 
-    loss_name, from_logits = resolve_loss(keras, job["compile_config"])
-    problem = loss_problem(loss_name, from_logits, requirements)
-    if problem:
-        raise Rejected(problem)
+    loss_name, from_logits = resolve_loss(keras, job.compile_config)
+    check_loss(loss_name, from_logits, requirements)
 
-    config = dict(job["config"])
+    config = dict(job.config)
     config.pop("compile_config", None)   # compiled below from the compile config sent
     counted = dry_run(keras, config, requirements, budgets)
 
-    keras.utils.set_random_seed(int(training.get("seed", 0)))
+    keras.utils.set_random_seed(training.seed)
     model = deserialize(keras, config)
     if counted is None:   # the graph build failed: count now (memory is the sandbox's limit)
         counted = structure(keras, model, requirements, budgets, n_inputs)
     parameters, layers = counted
     try:
-        model.compile_from_config(json.loads(json.dumps(job["compile_config"])))
+        model.compile_from_config(json.loads(json.dumps(job.compile_config)))
     except Exception as exc:  # noqa: BLE001
         raise Rejected(f"the model could not be compiled from its compile configuration: "
                        f"{short_error(exc)}") from None
@@ -518,31 +499,28 @@ def judge(job, channel, directory):
     static = output_activation(model, keras)
     input_shape = tuple(d or 1 for d in model_shapes(model)[0][0][1:])
     try:
-        probe = model.predict(probe_batch(input_shape), batch_size=training["batch_size"],
+        probe = model.predict(probe_batch(input_shape), batch_size=training.batch_size,
                               verbose=0)
     except Exception as exc:  # noqa: BLE001
         raise failed("running the model on a batch of test inputs", exc) from None
     kind = probability_kind(probe)
-    problem = output_problem(static, kind, from_logits, output_range(probe))
-    if problem:
-        raise Rejected(problem)
+    check_output(static, kind, from_logits, output_range(probe))
     seconds["build"] = time.monotonic() - start
     cpu_seconds["build"] = time.process_time() - cpu_start
 
     data = {name: np.load(os.path.join(directory, path), allow_pickle=False)
-            for name, path in job["data"].items()}
-    epochs, batch_size = int(training["epochs"]), int(training["batch_size"])
+            for name, path in job.data.items()}
+    epochs, batch_size = training.epochs, training.batch_size
     # With steps_per_execution > 1 Keras calls the batch hooks once per execution.
     executions = math.ceil(math.ceil(len(data["X_train"]) / batch_size) /
                            max(1, int(getattr(model, "steps_per_execution", 1) or 1)))
     total_batches = epochs * executions
-    budget = TrainingBudget(keras, float(budgets["train_seconds"]), total_batches, batch_size,
+    budget = TrainingBudget(keras, budgets.train_seconds, total_batches, batch_size,
                             epochs)
 
-    wall_seconds = float(budgets.get("train_wall_seconds") or wall_backstop(budget.budget))
-    watchdog = Watchdog(budget, wall_seconds, channel)
+    watchdog = Watchdog(budget, budgets.wall_seconds(), writer)
 
-    channel.phase("training")
+    send_phase(writer, "training")
     start, cpu_start = time.monotonic(), time.process_time()
     budget.begin()
     watchdog.start()
@@ -558,7 +536,7 @@ def judge(job, channel, directory):
     seconds["train"] = time.monotonic() - start
     cpu_seconds["train"] = time.process_time() - cpu_start
 
-    channel.phase("predicting")
+    send_phase(writer, "predicting")
     start, cpu_start = time.monotonic(), time.process_time()
     try:
         outputs = np.asarray(model.predict(data["X_test"], batch_size=batch_size, verbose=0),
@@ -567,34 +545,31 @@ def judge(job, channel, directory):
         raise failed("predicting with the trained model", exc) from None
     seconds["predict"] = time.monotonic() - start
     cpu_seconds["predict"] = time.process_time() - cpu_start
-    facts = {"loss": loss_name, "from_logits": from_logits, "static_activation": static,
-             "activation": static if static != "linear" else (kind or "linear"),
-             "parameters": int(parameters), "layers": int(layers), "seconds": seconds,
-             "cpu_seconds": cpu_seconds}
-    # NaN/inf travel as null: the grading process reads them back as nan.
-    rows = [[float(v) if math.isfinite(v) else None for v in row]
-            for row in outputs.reshape(len(outputs), -1)]
-    return facts, rows
+    facts = Facts(loss=loss_name, from_logits=from_logits, static_activation=static,
+                  activation=static if static != "linear" else (kind or "linear"),
+                  parameters=int(parameters), layers=int(layers), seconds=seconds,
+                  cpu_seconds=cpu_seconds)
+    return facts, outputs.reshape(len(outputs), -1).tolist()
 
 
-def main(job_path, result_fd):
-    channel = Channel(int(result_fd))
+def main(job_path: str, result_fd: str) -> None:
+    writer = channel.Writer(int(result_fd))
     directory = os.path.dirname(os.path.abspath(job_path))
     try:
         with open(job_path, encoding="utf-8") as f:
-            job = json.load(f)
-        facts, outputs = judge(job, channel, directory)
-        channel.send({"event": "result", "verdict": "trained", "facts": facts,
-                      "outputs": outputs})
+            job = JudgeJob.from_json(json.load(f))
+        facts, outputs = rebuild_and_train(job, writer, directory)
+        # NaN/inf travel as null: the grading process reads them back as nan.
+        send_result(writer, JudgeResult.trained(facts, outputs))
     except Rejected as exc:
-        channel.send({"event": "result", "verdict": "rejected", "reason": str(exc)})
+        send_result(writer, JudgeResult.rejected(str(exc)))
     except MemoryError:
-        channel.send({"event": "result", "verdict": "rejected",
-                      "reason": "the model needed more memory than grading allows"})
+        send_result(writer, JudgeResult.rejected(
+            "the model needed more memory than grading allows"))
     except BaseException as exc:  # noqa: BLE001 - whatever happens becomes a readable reason
         traceback.print_exc()
-        channel.send({"event": "result", "verdict": "rejected",
-                      "reason": f"the model could not be judged: {short_error(exc)}"})
+        send_result(writer, JudgeResult.rejected(
+            f"the model could not be judged: {short_error(exc)}"))
 
 
 if __name__ == "__main__":

@@ -9,20 +9,22 @@ reads back.
 
 import pytest
 
-from autograder import sandbox
+from autograder.sandbox import cgroups, files
+from autograder.sandbox.limits import Limits
+from autograder.sandbox.rlimits import rlimits
 
-LIMITS = sandbox.Limits(memory_bytes=1 << 30, max_processes=10, cpu_cores=1.5)
+LIMITS = Limits(memory_bytes=1 << 30, max_processes=10, cpu_cores=1.5)
 NO_SUCH_PID = 2 ** 22 + 1       # above the kernel's largest pid_max: never a real process
 
 
 @pytest.fixture(autouse=True)
 def fresh_log(monkeypatch):
-    monkeypatch.setattr(sandbox, "_announced", [])
+    monkeypatch.setattr(cgroups, "_announced", [])
 
 
 def fallback_rlimits(group):
     """The rlimits that stand in for controllers the group does not have."""
-    names = {name for name, _, _ in sandbox.rlimits(LIMITS, group.active)}
+    names = {name for name, _, _ in rlimits(LIMITS, group.active)}
     return names & {"RLIMIT_AS", "RLIMIT_NPROC"}
 
 
@@ -40,18 +42,18 @@ def v2_tree(root, controllers="cpu io memory pids", own="/grader.scope", monkeyp
     (root / own.strip("/")).mkdir(parents=True, exist_ok=True)
     proc_cgroup = root.parent / "proc-self-cgroup"
     proc_cgroup.write_text(f"0::{own}\n")
-    monkeypatch.setattr(sandbox, "PROC_CGROUP", proc_cgroup)
+    monkeypatch.setattr(cgroups, "PROC_CGROUP", proc_cgroup)
     return root
 
 
 def test_v1_writes_both_limits_and_needs_no_rlimit(tmp_path, capsys):
     root = v1_tree(tmp_path / "cgroup")
-    group = sandbox.ResourceGroup(LIMITS, root=root)
-    memory = root / "memory" / sandbox.CGROUP_PARENT / group.name
-    pids = root / "pids" / sandbox.CGROUP_PARENT / group.name
+    group = cgroups.ResourceGroup(LIMITS, root=root)
+    memory = root / "memory" / cgroups.CGROUP_PARENT / group.name
+    pids = root / "pids" / cgroups.CGROUP_PARENT / group.name
     assert (memory / "memory.limit_in_bytes").read_text() == str(1 << 30)
     assert (pids / "pids.max").read_text() == "10"
-    cpu = root / "cpu" / sandbox.CGROUP_PARENT / group.name
+    cpu = root / "cpu" / cgroups.CGROUP_PARENT / group.name
     # 1.5 cores: 150 ms of CPU time in every 100 ms period, and the same weight as any sandbox.
     assert (cpu / "cpu.cfs_period_us").read_text() == "100000"
     assert (cpu / "cpu.cfs_quota_us").read_text() == "150000"
@@ -68,7 +70,7 @@ def test_v1_writes_both_limits_and_needs_no_rlimit(tmp_path, capsys):
 
 
 def test_v1_limit_hits_are_read_from_oom_control_and_pids_events(tmp_path):
-    group = sandbox.ResourceGroup(LIMITS, root=v1_tree(tmp_path / "cgroup"))
+    group = cgroups.ResourceGroup(LIMITS, root=v1_tree(tmp_path / "cgroup"))
     assert not group.memory_limit_hit() and not group.process_limit_hit()
     (group.dirs["memory"] / "memory.oom_control").write_text(
         "oom_kill_disable 0\nunder_oom 0\noom_kill 1\n")
@@ -81,8 +83,8 @@ def test_v2_with_the_controllers_delegated(tmp_path, monkeypatch, capsys):
     """Root of the tree is the only place above the grader's own cgroup: course-grading goes
     there, with +cpu +memory +pids enabled for it and for its children."""
     root = v2_tree(tmp_path / "cgroup", monkeypatch=monkeypatch)
-    group = sandbox.ResourceGroup(LIMITS, root=root)
-    parent = root / sandbox.CGROUP_PARENT
+    group = cgroups.ResourceGroup(LIMITS, root=root)
+    parent = root / cgroups.CGROUP_PARENT
     path = parent / group.name
     assert (root / "cgroup.subtree_control").read_text() == "+cpu +memory +pids"
     assert (parent / "cgroup.subtree_control").read_text() == "+cpu +memory +pids"
@@ -92,7 +94,7 @@ def test_v2_with_the_controllers_delegated(tmp_path, monkeypatch, capsys):
     assert group.layout == "v2" and group.active == {"memory", "pids", "cpu"}
     assert group.dirs == {"memory": path, "pids": path, "cpu": path}
     assert fallback_rlimits(group) == set()
-    assert not (root / "grader.scope" / sandbox.CGROUP_PARENT).exists()
+    assert not (root / "grader.scope" / cgroups.CGROUP_PARENT).exists()
     group.join(NO_SUCH_PID)
     assert (path / "cgroup.procs").read_text() == str(NO_SUCH_PID)
     line = capsys.readouterr().err
@@ -107,14 +109,14 @@ def test_v2_parent_is_made_next_to_the_grader_not_under_it(tmp_path, monkeypatch
     slice_ = root / "user.slice"
     (slice_ / "cgroup.controllers").write_text("memory pids\n")
     (slice_ / "cgroup.subtree_control").write_text("memory pids\n")     # already enabled
-    group = sandbox.ResourceGroup(LIMITS, root=root)
-    assert group.dirs["memory"] == slice_ / sandbox.CGROUP_PARENT / group.name
+    group = cgroups.ResourceGroup(LIMITS, root=root)
+    assert group.dirs["memory"] == slice_ / cgroups.CGROUP_PARENT / group.name
     assert (slice_ / "cgroup.subtree_control").read_text() == "memory pids\n"   # not rewritten
     assert (root / "cgroup.subtree_control").read_text() == "\n"                # not touched
 
 
 def test_v2_limit_hits_are_read_from_memory_events_and_pids_events(tmp_path, monkeypatch):
-    group = sandbox.ResourceGroup(LIMITS, root=v2_tree(tmp_path / "cgroup",
+    group = cgroups.ResourceGroup(LIMITS, root=v2_tree(tmp_path / "cgroup",
                                                        monkeypatch=monkeypatch))
     path = group.dirs["memory"]
     (path / "memory.events").write_text("low 0\nhigh 0\nmax 0\noom 0\noom_kill 0\n")
@@ -128,9 +130,9 @@ def test_v2_limit_hits_are_read_from_memory_events_and_pids_events(tmp_path, mon
 def test_v2_without_the_controllers_delegated_falls_back_to_rlimits(tmp_path, monkeypatch,
                                                                     capsys):
     root = v2_tree(tmp_path / "cgroup", controllers="io", monkeypatch=monkeypatch)
-    group = sandbox.ResourceGroup(LIMITS, root=root)
+    group = cgroups.ResourceGroup(LIMITS, root=root)
     assert group.layout == "v2" and group.active == set()
-    assert not (root / sandbox.CGROUP_PARENT).exists()
+    assert not (root / cgroups.CGROUP_PARENT).exists()
     assert (root / "cgroup.subtree_control").read_text() == "\n"
     assert fallback_rlimits(group) == {"RLIMIT_AS", "RLIMIT_NPROC"}
     assert group.join(NO_SUCH_PID) == set()
@@ -143,7 +145,7 @@ def test_v2_without_the_controllers_delegated_falls_back_to_rlimits(tmp_path, mo
 def test_v2_with_only_cpu_delegated_shares_the_cpu_and_bounds_the_rest_by_rlimits(
         tmp_path, monkeypatch):
     root = v2_tree(tmp_path / "cgroup", controllers="cpu io", monkeypatch=monkeypatch)
-    group = sandbox.ResourceGroup(LIMITS, root=root)
+    group = cgroups.ResourceGroup(LIMITS, root=root)
     assert group.active == {"cpu"}
     assert (root / "cgroup.subtree_control").read_text() == "+cpu"
     assert (group.dirs["cpu"] / "cpu.max").read_text() == "150000 100000"
@@ -155,37 +157,37 @@ def test_v2_read_only_tree_falls_back_to_rlimits(tmp_path, monkeypatch):
     root = v2_tree(tmp_path / "cgroup", monkeypatch=monkeypatch)
     (root / "cgroup.subtree_control").unlink()
     (root / "cgroup.subtree_control").mkdir()
-    group = sandbox.ResourceGroup(LIMITS, root=root)
+    group = cgroups.ResourceGroup(LIMITS, root=root)
     assert group.active == set()
     assert fallback_rlimits(group) == {"RLIMIT_AS", "RLIMIT_NPROC"}
-    assert not (root / sandbox.CGROUP_PARENT).exists()
+    assert not (root / cgroups.CGROUP_PARENT).exists()
 
 
 def test_v1_unwritable_memory_hierarchy_falls_back_for_memory_only(tmp_path):
     root = v1_tree(tmp_path / "cgroup")
-    (root / "memory" / sandbox.CGROUP_PARENT).write_text("a file where a directory goes")
-    group = sandbox.ResourceGroup(LIMITS, root=root)
+    (root / "memory" / cgroups.CGROUP_PARENT).write_text("a file where a directory goes")
+    group = cgroups.ResourceGroup(LIMITS, root=root)
     assert group.active == {"pids", "cpu"}
     assert fallback_rlimits(group) == {"RLIMIT_AS"}
 
 
 def test_a_limit_that_does_not_read_back_is_not_active(tmp_path, monkeypatch):
     """The kernel may refuse a value or clamp it: a controller counts only when it reads back."""
-    write = sandbox._write
+    write = cgroups._write
 
     def clamping(path, value):
         read = write(path, value)
         return "9223372036854771712" if path.name == "memory.limit_in_bytes" else read
 
-    monkeypatch.setattr(sandbox, "_write", clamping)
-    group = sandbox.ResourceGroup(LIMITS, root=v1_tree(tmp_path / "cgroup"))
+    monkeypatch.setattr(cgroups, "_write", clamping)
+    group = cgroups.ResourceGroup(LIMITS, root=v1_tree(tmp_path / "cgroup"))
     assert group.active == {"pids", "cpu"}
     assert fallback_rlimits(group) == {"RLIMIT_AS"}
     assert any("reads back" in note for note in group.notes)
 
 
 def test_no_cgroup_hierarchy_at_all(tmp_path, capsys):
-    group = sandbox.ResourceGroup(LIMITS, root=tmp_path)
+    group = cgroups.ResourceGroup(LIMITS, root=tmp_path)
     assert group.layout is None and group.active == set()
     assert fallback_rlimits(group) == {"RLIMIT_AS", "RLIMIT_NPROC"}
     assert "no cgroup hierarchy" in capsys.readouterr().err
@@ -194,7 +196,7 @@ def test_no_cgroup_hierarchy_at_all(tmp_path, capsys):
 def test_the_mechanisms_line_is_said_once_per_process(tmp_path, capsys):
     root = v1_tree(tmp_path / "cgroup")
     for _ in range(3):
-        sandbox.ResourceGroup(LIMITS, root=root)
+        cgroups.ResourceGroup(LIMITS, root=root)
     assert capsys.readouterr().err.count("[sandbox] memory:") == 1
 
 
@@ -212,13 +214,13 @@ def test_leftovers_of_a_grader_that_died_are_swept_and_a_running_graders_are_kep
         (tmp / f"autograder-{pid}-kernel-scratch-abc" / "sub").mkdir(parents=True)
         (tmp / f"autograder-{pid}-kernel-scratch-abc" / "sub" / "big").write_bytes(b"x" * 100)
         for controller in ("memory", "pids", "cpu"):
-            (root / controller / sandbox.CGROUP_PARENT / f"{pid}-0123456789ab").mkdir(
+            (root / controller / cgroups.CGROUP_PARENT / f"{pid}-0123456789ab").mkdir(
                 parents=True)
     (tmp / "unrelated-folder").mkdir()
-    removed = sandbox.sweep_leftovers(tmp=tmp, cgroup_root=root, force=True)
+    removed = files.sweep_leftovers(tmp=tmp, cgroup_root=root, force=True)
     assert sorted(p.name for p in tmp.iterdir()) == [f"autograder-{alive}-kernel-scratch-abc",
                                                      "unrelated-folder"]
     for controller in ("memory", "pids", "cpu"):
-        assert [p.name for p in (root / controller / sandbox.CGROUP_PARENT).iterdir()] == \
+        assert [p.name for p in (root / controller / cgroups.CGROUP_PARENT).iterdir()] == \
             [f"{alive}-0123456789ab"]
     assert len(removed) == 4

@@ -1,9 +1,25 @@
-"""The child's interpreter of graph programs: how a class is graded by what it does."""
+"""The interpreter of graph programs (autograder.checks.backprop_interpreter), the adapter the child
+runs it as: how a class is graded by what it does."""
 
 import pytest
 
-from autograder.sandboxed.child import GRAPH_PROGRAM, _call, run_graph_program
+from autograder import channel
+from autograder.checks import backprop_interpreter
+from autograder.checks.backprop_interpreter import run_graph_program
+from autograder.sandbox.runner import CHILD_SCRIPT
 from solutions.backprop import Value
+from tests.autograder.sandboxed_scripts import sandboxed_script
+
+ADAPTER = {"__callable__": "backprop_interpreter.run_graph_program"}
+
+
+@pytest.fixture
+def child(tmp_path):
+    """The child script as the sandbox runs it, its `_call` called directly, with the helper
+    module it loads for these calls."""
+    with sandboxed_script(tmp_path, CHILD_SCRIPT,
+                          [channel.__file__, backprop_interpreter.__file__]) as module:
+        yield module, module.load_helpers(["backprop_interpreter"])
 
 
 def test_the_lecture_graph_gives_the_lecture_numbers():
@@ -66,24 +82,25 @@ def test_a_malformed_program_is_refused(program):
         run_graph_program(Value, program)
 
 
-def test_the_child_runs_a_program_instead_of_calling_the_class():
+def test_the_child_runs_a_program_instead_of_calling_the_class(child):
+    module, helpers = child
     namespace = {"Value": Value}
-    call = {"name": "Value", "args": [],
-            "kwargs": {"__dict__": [[GRAPH_PROGRAM, [["value", 3.0], ["pow", 0, 2],
-                                                     ["backward", 1]]]]}}
-    result = _call(namespace, call)
+    call = {"name": "Value", "args": [[["value", 3.0], ["pow", 0, 2], ["backward", 1]]],
+            "kwargs": {"__dict__": []}, "adapter": ADAPTER}
+    result = module._call(namespace, call, helpers)
     assert result["ok"] is True and result["warnings"] == []
     assert result["value"] == {"__dict__": [["data", [3.0, 9.0]], ["grad", [6.0, 1.0]]]}
 
 
-def test_an_error_of_the_students_class_is_the_calls_error():
+def test_an_error_of_the_students_class_is_the_calls_error(child):
+    module, helpers = child
+
     class NoRmul(Value):
         __rmul__ = None
 
     namespace = {"Value": NoRmul}
-    call = {"name": "Value", "args": [],
-            "kwargs": {"__dict__": [[GRAPH_PROGRAM, [["value", 3.0], ["number_mul", 2, 0],
-                                                     ["backward", 1]]]]}}
-    result = _call(namespace, call)
+    call = {"name": "Value", "args": [[["value", 3.0], ["number_mul", 2, 0], ["backward", 1]]],
+            "kwargs": {"__dict__": []}, "adapter": ADAPTER}
+    result = module._call(namespace, call, helpers)
     assert result["ok"] is False and "TypeError" in result["error"]
-    assert _call({}, call)["missing"] is True
+    assert module._call({}, call, helpers)["missing"] is True

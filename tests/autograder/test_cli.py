@@ -100,3 +100,27 @@ def test_a_file_whose_code_ends_the_process_cannot_be_loaded(tmp_path):
     f.write_text("import os\nos._exit(0)\ndef softmax(z):\n    return z\n")
     result = cli("check", "softmax.softmax", str(f))
     assert result.returncode == 2 and "could not be loaded" in result.stderr
+
+
+def test_one_entry_lists_every_command_and_each_prints_its_own_help(capsys):
+    from autograder import cli
+
+    assert cli.main(["--help"]) == 0
+    top = capsys.readouterr().out
+    for command in ("list", "catalog", "check", "doctor", "grade", "report"):
+        assert re.search(rf"^    {command}\s+\S", top, re.M), (command, top)
+        assert cli.main([command, "--help"]) == 0
+        own = capsys.readouterr().out
+        assert own.startswith(f"usage: python -m autograder {command}"), own
+
+
+@pytest.mark.parametrize("args", [
+    ("nope",), ("grade",), ("grade", "stability", "--workers", "0"),
+    ("grade", "stability", "--workers", "2", "--scheduler", "tcp://127.0.0.1:1"),
+    ("doctor", "--no-such-option"), ("report", "--no-such-option"),
+])
+def test_a_usage_error_of_any_command_exits_2(capsys, args):
+    from autograder import cli
+
+    assert cli.main(list(args)) == 2
+    assert "error:" in capsys.readouterr().err

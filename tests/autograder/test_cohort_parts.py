@@ -5,15 +5,9 @@ import os
 
 import pytest
 
-from autograder.grading.cohort import (
-    Bundle,
-    Outcome,
-    Progress,
-    TooLarge,
-    _safe_relative,
-    fingerprint,
-    read_submission,
-)
+from autograder.grading.cohort.bundle import Bundle, TooLarge, fingerprint, read_submission
+from autograder.grading.cohort.progress import Progress, Status, SubmissionResult
+from autograder.grading.gradebook import safe_relative
 
 
 def bundle(definition="v1"):
@@ -23,8 +17,8 @@ def bundle(definition="v1"):
 def test_progress_writes_a_line_per_submission_off_a_terminal():
     out = io.StringIO()
     progress = Progress(3, out, tty=False)
-    progress.update(Outcome("ann", "graded", score=7.0, max_score=10.0, worker="tcp://w1"))
-    progress.update(Outcome("bob", "refused", "exercises.ipynb is a symbolic link"))
+    progress.update(SubmissionResult("ann", Status.GRADED, score=7.0, max_score=10.0, worker="tcp://w1"))
+    progress.update(SubmissionResult("bob", Status.REFUSED, "exercises.ipynb is a symbolic link"))
     lines = out.getvalue().splitlines()
     assert lines[0].startswith("[1/3] ann: graded 7/10 on tcp://w1 (")
     assert "refused 0, failed 0" in lines[0]
@@ -35,9 +29,9 @@ def test_progress_writes_a_line_per_submission_off_a_terminal():
 def test_progress_draws_one_bar_on_a_terminal():
     out = io.StringIO()
     progress = Progress(2, out, tty=True)
-    progress.update(Outcome("ann", "up-to-date"))
+    progress.update(SubmissionResult("ann", Status.UP_TO_DATE))
     progress.restart_clock()          # the cluster started: the rate counts from here
-    progress.update(Outcome("bob", "failed", "no notebook"))
+    progress.update(SubmissionResult("bob", Status.FAILED, "no notebook"))
     text = out.getvalue()
     assert text.count("\r") == 2 and text.endswith("\n")
     assert "] 2/2 " in text and "refused 0, failed 1" in text
@@ -71,4 +65,4 @@ def test_a_link_that_appears_after_the_check_is_not_followed(tmp_path):
 @pytest.mark.parametrize("name", ["/etc/passwd", "../x", "a/../../x", ""])
 def test_a_file_name_from_a_worker_stays_inside_its_folder(name):
     with pytest.raises(ValueError):
-        _safe_relative(name)
+        safe_relative(name)

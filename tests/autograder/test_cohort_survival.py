@@ -21,7 +21,7 @@ import nbformat
 import pytest
 from nbgrader.api import Gradebook
 
-from autograder import sandbox
+from autograder.sandbox import bwrap
 from samples.answers.stability import EXPECTED_SCORES
 from tests.autograder.test_cohort import (
     CHAPTER,
@@ -33,7 +33,7 @@ from tests.autograder.test_cohort import (
 )
 
 pytestmark = [pytest.mark.slow,
-              pytest.mark.skipif(not sandbox.bwrap_path(), reason="needs bubblewrap")]
+              pytest.mark.skipif(not bwrap.bwrap_path(), reason="needs bubblewrap")]
 
 SCRATCH = re.compile(r"autograder-(\d+)-cohort-")
 

@@ -6,6 +6,7 @@ Real judges: TensorFlow in the bubblewrap sandbox, models written by Keras in th
 judge slows it from outside, with SIGSTOP and SIGCONT, the way a busy machine would.
 """
 
+import dataclasses
 import re
 import threading
 import time
@@ -14,14 +15,15 @@ import numpy as np
 import psutil
 import pytest
 
-from autograder import sandbox
 from autograder.checks import keras_models
 from autograder.checks.base import Case, Check, Deadline, Mismatch, notebook_deadline, run_checks
+from autograder.checks.keras_protocol import Requirements, Training
 from autograder.checks.logistic_regression import BinaryClassifier
 from autograder.grading.preprocessors.trusted_verdict import TrustedVerdict
+from autograder.sandbox import bwrap
 from autograder.sandbox.runner import Call, Reason, run_calls
 
-needs_bwrap = pytest.mark.skipif(not sandbox.bwrap_path(), reason="bubblewrap is not installed")
+needs_bwrap = pytest.mark.skipif(not bwrap.bwrap_path(), reason="bubblewrap is not installed")
 
 # An honest answer to the logistic_regression task: logistic regression itself.
 REFERENCE = """
@@ -103,7 +105,7 @@ def test_checks_judge_under_the_notebook_deadline_and_only_there():
 def test_a_judge_is_not_started_once_the_notebook_time_has_run_out():
     """/bin/false as the judge's Python would say "ended while starting" had it been started."""
     with pytest.raises(Mismatch) as info:
-        keras_models.judge_model(any_spec(), {}, {}, {}, python="/bin/false",
+        keras_models.judge_model(any_spec(), {}, Requirements(), Training(), python="/bin/false",
                                  deadline=Deadline.after(0))
     assert str(info.value) == (
         "the notebook's verdict time (0 s for running its code and judging every exercise) ran "
@@ -115,7 +117,8 @@ def test_a_judge_is_not_started_once_the_notebook_time_has_run_out():
 def test_a_judge_is_stopped_when_the_notebook_time_runs_out():
     start = time.perf_counter()
     with pytest.raises(Mismatch) as info:
-        keras_models.judge_model(any_spec(), {}, {}, {}, deadline=Deadline.after(1))
+        keras_models.judge_model(any_spec(), {}, Requirements(), Training(),
+                                 deadline=Deadline.after(1))
     seconds = time.perf_counter() - start
     # TensorFlow's import alone takes longer than 1 s; the judge's own limit for it is 120 s.
     assert str(info.value).startswith("the notebook's verdict time (1 s for running its code "
@@ -134,7 +137,7 @@ def test_expensive_model_is_stopped_within_the_notebook_verdict_time():
     verdict = TrustedVerdict(verdict_timeout=40.0)
     check = BinaryClassifier()
     start = time.perf_counter()
-    verdicts, report = verdict.judge([check], [EXPENSIVE])
+    verdicts, report = verdict.verdicts_of([check], [EXPENSIVE])
     seconds = time.perf_counter() - start
     print(f"\nthe whole judgement took {seconds:.1f} s")
     result = verdicts[check.exercise_id]
@@ -154,7 +157,7 @@ def test_expensive_model_is_stopped_within_the_notebook_verdict_time():
 def test_honest_model_is_accepted_within_the_notebook_verdict_time():
     verdict = TrustedVerdict()   # the course's configuration: 300 s
     check = BinaryClassifier()
-    verdicts, _ = verdict.judge([check], [REFERENCE])
+    verdicts, _ = verdict.verdicts_of([check], [REFERENCE])
     assert verdicts[check.exercise_id].accepted, verdicts[check.exercise_id].feedback()
 
 
@@ -213,17 +216,17 @@ def test_training_budget_counts_cpu_time_not_the_wall_clock():
     try:
         facts, outputs = keras_models.judge_model(
             spec, {"X_train": X_train, "y_train": y_train, "X_test": X_test},
-            check.requirements(), {"epochs": check.epochs, "batch_size": check.batch_size,
-                                   "seed": 0}, check.budgets())
+            check.requirements(), Training(check.epochs, check.batch_size, seed=0),
+            check.budgets())
     finally:
         throttle.done.set()
         throttle.join()
-    wall, cpu = facts["seconds"]["train"], facts["cpu_seconds"]["train"]
+    wall, cpu = facts.seconds["train"], facts.cpu_seconds["train"]
     print(f"\ntraining: {cpu:.2f} CPU s in {wall:.2f} s of wall-clock time "
           f"({throttle.cycles} pauses)")
     assert throttle.cycles > 10
     assert wall > check.train_seconds > cpu   # the slowing did what this test is about
-    labels = check.predict_labels(outputs, facts["from_logits"], facts["activation"])
+    labels = check.predict_labels(outputs, facts.from_logits, facts.activation)
     assert np.mean(labels == y_test) >= check.min_accuracy
 
 
@@ -239,8 +242,8 @@ def test_wall_clock_backstop_stops_training_and_says_so():
     with pytest.raises(Mismatch) as info:
         keras_models.judge_model(
             spec, {"X_train": X_train, "y_train": y_train, "X_test": X_test},
-            check.requirements(), {"epochs": check.epochs, "batch_size": check.batch_size,
-                                   "seed": 0}, dict(check.budgets(), train_wall_seconds=2.0))
+            check.requirements(), Training(check.epochs, check.batch_size, seed=0),
+            dataclasses.replace(check.budgets(), train_wall_seconds=2.0))
     print(f"\nstopped after {time.perf_counter() - start:.1f} s")
     message = str(info.value)
     assert re.fullmatch(r"training was stopped after 2 s of wall-clock time, in epoch \d+ of 30, "

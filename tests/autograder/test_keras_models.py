@@ -17,11 +17,12 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from autograder.checks import keras_models
+from autograder.checks import keras_config, keras_models
 from autograder.checks.base import Mismatch
+from autograder.checks.keras_protocol import Budgets, Requirements, Training
 from autograder.checks.logistic_regression import BinaryClassifier
 from autograder.checks.softmax import DigitClassifier
-from autograder.sandboxed import keras_judge
+from tests.autograder.sandboxed_scripts import sandboxed_script
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -91,25 +92,25 @@ def rejection(call):
 # What the grading process decides from the JSON alone: no TensorFlow, microseconds.
 
 def test_precheck_accepts_the_reference_and_counts_it_exactly():
-    facts = keras_models.precheck(digits_reference_json(), n_inputs=64)
+    facts = keras_config.precheck(digits_reference_json(), n_inputs=64)
     assert facts == {"parameters": 6570, "layers": 3, "exact": True}
 
 
 @pytest.mark.parametrize("value", [np.zeros(3), None, {"__model__": "torch"}, [1, 2],
                                    {"__model__": "keras", "config": "x", "compile_config": {}}])
 def test_precheck_rejects_what_is_not_a_keras_model(value):
-    assert "model" in rejection(lambda: keras_models.precheck(value))
+    assert "model" in rejection(lambda: keras_config.precheck(value))
 
 
 def test_precheck_rejects_foreign_modules():
     model = digits_reference_json()
     model["config"]["config"]["layers"][1]["module"] = "evil.layers"
-    assert "outside Keras (evil.layers)" in rejection(lambda: keras_models.precheck(model))
+    assert "outside Keras (evil.layers)" in rejection(lambda: keras_config.precheck(model))
 
 
 def test_precheck_rejects_a_model_that_is_not_compiled():
     model = spec(digits_reference_json()["config"], compile_config=None)
-    assert "not compiled" in rejection(lambda: keras_models.precheck(model))
+    assert "not compiled" in rejection(lambda: keras_config.precheck(model))
 
 
 def test_precheck_rejects_a_lambda_layer():
@@ -117,14 +118,14 @@ def test_precheck_rejects_a_lambda_layer():
     model["config"]["config"]["layers"].insert(1, {
         "module": "keras.layers", "class_name": "Lambda",
         "config": {"name": "lambda", "function": {"class_name": "__lambda__"}}})
-    assert "Lambda layer" in rejection(lambda: keras_models.precheck(model))
+    assert "Lambda layer" in rejection(lambda: keras_config.precheck(model))
 
 
 def test_precheck_rejects_a_sequential_model_without_an_input_shape():
     # keras.Sequential([keras.layers.Dense(10)]).to_json(): no InputLayer, no build shapes.
     layer = dense("dense", 10, 64)
     del layer["build_config"]
-    message = rejection(lambda: keras_models.precheck(spec(sequential([layer], build=False)),
+    message = rejection(lambda: keras_config.precheck(spec(sequential([layer], build=False)),
                                                       n_inputs=64))
     assert "no input shape" in message and "keras.Input(shape=(64,))" in message
 
@@ -132,7 +133,7 @@ def test_precheck_rejects_a_sequential_model_without_an_input_shape():
 def test_precheck_rejects_one_enormous_layer_by_its_parameter_count():
     model = forge_enormous_layer(digits_reference_json())
     start = time.perf_counter()
-    message = rejection(lambda: keras_models.precheck(model))
+    message = rejection(lambda: keras_config.precheck(model))
     assert time.perf_counter() - start < 1
     # 64 * 1e9 + 1e9, 1e9 * 32 + 32 and 32 * 10 + 10.
     assert "the model has 97,000,000,362 parameters; the budget is 1,000,000 parameters" \
@@ -144,7 +145,7 @@ def test_precheck_rejects_a_deep_stack_of_wide_layers():
     layers = [input_layer(), dense("dense", 4096, 64, "relu")]
     layers += [dense(f"dense_{i}", 4096, 4096, "relu") for i in range(1, 30)]
     layers.append(dense("out", 10, 4096))
-    message = rejection(lambda: keras_models.precheck(spec(sequential(layers))))
+    message = rejection(lambda: keras_config.precheck(spec(sequential(layers))))
     assert "parameters; the budget is 1,000,000 parameters" in message
     assert f"{64 * 4096 + 4096 + 29 * (4096 * 4096 + 4096) + 40970:,}" in message
 
@@ -152,7 +153,7 @@ def test_precheck_rejects_a_deep_stack_of_wide_layers():
 def test_precheck_rejects_too_many_layers():
     layers = [input_layer()] + [dense(f"d{i}", 4, 64 if i == 0 else 4) for i in range(60)]
     assert "the model has 60 layers; the budget is 50 layers" in \
-        rejection(lambda: keras_models.precheck(spec(sequential(layers))))
+        rejection(lambda: keras_config.precheck(spec(sequential(layers))))
 
 
 def test_precheck_bounds_a_layer_whose_input_width_is_unknown():
@@ -160,7 +161,7 @@ def test_precheck_bounds_a_layer_whose_input_width_is_unknown():
     layer = dense("dense", 2_000_000, 64)
     del layer["build_config"]
     model = spec(sequential([input_layer(), layer]))
-    assert "at least 4,000,000 parameters" in rejection(lambda: keras_models.precheck(model))
+    assert "at least 4,000,000 parameters" in rejection(lambda: keras_config.precheck(model))
 
 
 def test_precheck_survives_absurd_json():
@@ -169,22 +170,42 @@ def test_precheck_survives_absurd_json():
         current["module"] = "keras"
         current["config"] = current = {}
     model = spec({"module": "keras", "class_name": "Sequential", "config": nested})
-    assert "too large or too deeply nested" in rejection(lambda: keras_models.precheck(model))
+    assert "too large or too deeply nested" in rejection(lambda: keras_config.precheck(model))
     odd = spec(sequential([input_layer(), {"class_name": "Dense", "config": {"units": "many"}},
                            {"class_name": "Conv2D", "config": {"filters": 3, "kernel_size": -1}},
                            "not a layer", 7]))
-    keras_models.precheck(odd)   # no budget proven: the judge process decides
+    keras_config.precheck(odd)   # no budget proven: the judge process decides
 
 
 # ----------------------------------------------------------------------------------------------
 # The judge's decisions, as plain functions: no TensorFlow.
 
-def probe_like(values_by_scale):
+@pytest.fixture(scope="module")
+def keras_judge(tmp_path_factory):
+    """The judge script, loaded as the sandbox runs it (beside its companions)."""
+    with sandboxed_script(tmp_path_factory.mktemp("judge"), keras_models.JUDGE_SCRIPT,
+                          keras_models.JUDGE_COMPANIONS) as module:
+        yield module
+
+
+def probe_like(keras_judge, values_by_scale):
     return np.concatenate([np.broadcast_to(v, (keras_judge.PROBE_ROWS,) + np.shape(v))
                            for v in values_by_scale])
 
 
-def test_probability_kind_sees_squashed_outputs_and_never_a_linear_one():
+def rejected(call, *args):
+    """The message of the Rejected `call(*args)` raises (the judge's copy of keras_protocol's
+    class, or the grader's), or None when it accepts."""
+    try:
+        call(*args)
+    except Exception as exc:
+        if type(exc).__name__ != "Rejected":
+            raise
+        return str(exc)
+    return None
+
+
+def test_probability_kind_sees_squashed_outputs_and_never_a_linear_one(keras_judge):
     rng = np.random.default_rng(0)
     logits = rng.normal(size=(keras_judge.PROBE_ROWS, 10))
     linear = np.concatenate([logits * s for s in keras_judge.PROBE_SCALES])
@@ -196,40 +217,42 @@ def test_probability_kind_sees_squashed_outputs_and_never_a_linear_one():
     sigmoid = 1 / (1 + np.exp(-np.clip(linear[:, :1], -500, 500)))
     assert keras_judge.probability_kind(sigmoid) == "sigmoid"
     # A linear output confined to [0, 1] but not saturated: not called probabilities.
-    assert keras_judge.probability_kind(probe_like([0.2, 0.3, 0.7])[:, None]) is None
+    assert keras_judge.probability_kind(probe_like(keras_judge, [0.2, 0.3, 0.7])[:, None]) is None
     # Rows that overflowed are left out.
     with_nan = soft.copy()
     with_nan[-1] = np.nan
     assert keras_judge.probability_kind(with_nan) == "softmax"
 
 
-def test_output_problem_keeps_the_loss_and_output_rules():
-    assert keras_judge.output_problem("linear", None, True, "") is None
-    assert keras_judge.output_problem("sigmoid", "sigmoid", False, "") is None
-    assert keras_judge.output_problem("linear", "softmax", False, "") is None   # behaviour
-    assert "applies 'softmax'" in keras_judge.output_problem("softmax", "softmax", True, "")
-    assert "already probabilities" in keras_judge.output_problem("linear", "softmax", True, "")
-    assert "range from -3 to 4" in \
-        keras_judge.output_problem("linear", None, False, "from -3 to 4")
-    assert "'relu'" in keras_judge.output_problem("relu", None, False, "")
+def test_check_output_keeps_the_loss_and_output_rules(keras_judge):
+    def output(*args):
+        return rejected(keras_judge.check_output, *args)
+
+    assert output("linear", None, True, "") is None
+    assert output("sigmoid", "sigmoid", False, "") is None
+    assert output("linear", "softmax", False, "") is None   # behaviour
+    assert "applies 'softmax'" in output("softmax", "softmax", True, "")
+    assert "already probabilities" in output("linear", "softmax", True, "")
+    assert "range from -3 to 4" in output("linear", None, False, "from -3 to 4")
+    assert "'relu'" in output("relu", None, False, "")
 
 
-def test_budget_and_loss_messages():
-    budgets = keras_models.DEFAULT_BUDGETS
-    assert keras_judge.budget_problem(10 ** 9, 3, budgets).startswith(
+def test_budget_and_loss_messages(keras_judge):
+    budgets = Budgets()
+    assert rejected(budgets.check, 10 ** 9, 3).startswith(
         "the model has 1,000,000,000 parameters; the budget is 1,000,000 parameters")
-    assert keras_judge.budget_problem(999_999, 50, budgets) is None
-    need = {"expected_losses": ["SparseCategoricalCrossentropy"], "require_logits": True}
+    assert rejected(budgets.check, 999_999, 50) is None
+    need = Requirements(expected_losses=["SparseCategoricalCrossentropy"], require_logits=True)
     assert "the loss is MeanSquaredError" in \
-        keras_judge.loss_problem("MeanSquaredError", True, need)
+        rejected(keras_judge.check_loss, "MeanSquaredError", True, need)
     assert "from_logits=True" in \
-        keras_judge.loss_problem("SparseCategoricalCrossentropy", False, need)
+        rejected(keras_judge.check_loss, "SparseCategoricalCrossentropy", False, need)
     assert keras_judge.projected_seconds(10, 3, 6.0, 1000) == 2010
 
 
 def test_judge_process_that_dies_is_a_rejection(tmp_path):
     message = rejection(lambda: keras_models.judge_model(
-        digits_reference_json(), {}, {}, {}, python="/bin/false"))
+        digits_reference_json(), {}, Requirements(), Training(), python="/bin/false"))
     assert "the process judging the model ended while starting" in message
     assert "exit code 1" in message
 
@@ -237,7 +260,7 @@ def test_judge_process_that_dies_is_a_rejection(tmp_path):
 def test_judge_process_that_times_out_is_a_rejection():
     start = time.perf_counter()
     message = rejection(lambda: keras_models.judge_model(
-        digits_reference_json(), {}, {}, {}, phase_seconds={"starting": 1.0}))
+        digits_reference_json(), {}, Requirements(), Training(), phase_seconds={"starting": 1.0}))
     assert "judging the model was stopped: starting the judge (loading TensorFlow) took " \
            "longer than 1 s" in message
     assert time.perf_counter() - start < 15
@@ -251,7 +274,7 @@ import json, os, sys
 os.environ["TF_CPP_MIN_LOG_LEVEL"] = "3"
 os.environ["TF_ENABLE_ONEDNN_OPTS"] = "0"
 import keras
-from autograder.sandboxed.child import encode_keras_model
+from autograder.channel import encode_keras_model
 import solutions.logistic_regression, solutions.softmax
 
 L = keras.layers
@@ -338,8 +361,7 @@ def judge_directly(check, value):
     X_train, X_test, y_train, _ = check.data()
     return keras_models.judge_model(
         value, {"X_train": X_train, "y_train": y_train, "X_test": X_test},
-        check.requirements(), {"epochs": check.epochs, "batch_size": check.batch_size,
-                               "seed": 0}, check.budgets())
+        check.requirements(), Training(check.epochs, check.batch_size, seed=0), check.budgets())
 
 
 @pytest.mark.slow
@@ -383,10 +405,11 @@ def test_probabilities_behind_a_linear_looking_layer_are_rejected(specs, name):
 
 
 PROBE_CHECK = """
-import json, os
+import json, os, sys
 os.environ["TF_CPP_MIN_LOG_LEVEL"] = "3"
 import keras
-from autograder.sandboxed.keras_judge import probability_kind, probe_batch
+sys.path.insert(0, os.getcwd())   # the judge script, copied beside its companions
+from keras_judge import probability_kind, probe_batch
 L = keras.layers
 
 def hidden():
@@ -416,10 +439,12 @@ print(json.dumps(flagged))
 
 
 @pytest.mark.slow
-def test_probe_never_calls_a_linear_output_probabilities():
+def test_probe_never_calls_a_linear_output_probabilities(tmp_path):
     """Fresh linear-output models of many shapes and seeds: none looks like probabilities,
     while a softmax (or most sigmoids) behind an Identity layer does."""
-    done = subprocess.run([sys.executable, "-c", PROBE_CHECK], cwd=ROOT, capture_output=True,
+    with sandboxed_script(tmp_path, keras_models.JUDGE_SCRIPT, keras_models.JUDGE_COMPANIONS):
+        pass   # the copies stay in tmp_path, for the process below
+    done = subprocess.run([sys.executable, "-c", PROBE_CHECK], cwd=tmp_path, capture_output=True,
                           text=True, env=dict(os.environ, PYTHONPATH=str(ROOT)), timeout=600)
     assert done.returncode == 0, done.stderr[-3000:]
     results = json.loads(done.stdout.strip().splitlines()[-1])
@@ -521,7 +546,12 @@ def test_model_without_input_is_a_readable_rejection(specs):
 def test_error_inside_the_judge_is_a_rejection(specs):
     check = DigitClassifier()
     X_train, X_test, y_train, _ = check.data()
+    try:
+        int(None)
+    except TypeError as exc:
+        error = str(exc)
     message = rejection(lambda: keras_models.judge_model(
         specs["digits_reference"], {"X_train": X_train, "y_train": y_train, "X_test": X_test},
-        check.requirements(), {"batch_size": 32}, check.budgets()))   # no epochs: a KeyError
-    assert message == "the model could not be judged: KeyError: 'epochs'"
+        check.requirements(), Training(epochs=None, batch_size=32),   # no epochs: a TypeError
+        check.budgets()))
+    assert message == f"the model could not be judged: TypeError: {error}"

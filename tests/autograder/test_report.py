@@ -9,14 +9,26 @@ import re
 import shutil
 import subprocess
 import sys
+import warnings
 from collections import Counter
 
 import pytest
 from nbgrader.api import Gradebook
+from sqlalchemy.exc import SAWarning
 
-from autograder import report, sandbox
+from autograder import cli
 from autograder.checks import chapter_checks
-from autograder.grading.preprocessors.trusted_verdict import METADATA_KEY
+from autograder.grading.verdict_record import (
+    LABEL_CHARS,
+    METADATA_KEY,
+    BadRecord,
+    FailedCase,
+    VerdictRecord,
+)
+from autograder.report import gather, render
+from autograder.report.gather import course_directory
+from autograder.sandbox import bwrap
+from autograder.sandbox.runner import Reason
 from samples.answers.stability import EXPECTED_SCORES
 from tests.course import BIN, ROOT, copy_course, nbgrader, nbgrader_env
 
@@ -26,13 +38,14 @@ NOTEBOOK = "exercises.ipynb"
 HOSTILE = "<img src=x onerror=\"alert('x&y')\">"
 SCORES = {**EXPECTED_SCORES, HOSTILE: EXPECTED_SCORES["sample-partial"]}
 IMG = '<img src="data:image/png;base64,'
+COURSE_ID = "training-neural-networks"   # as nbgrader_config.py sets it
 
 
 
 def grading(test):
     """Marks a test that needs the graded course: slow, and bubblewrap for nbgrader."""
     test = pytest.mark.slow(test)
-    return pytest.mark.skipif(not sandbox.bwrap_path(), reason="bubblewrap is not installed")(test)
+    return pytest.mark.skipif(not bwrap.bwrap_path(), reason="bubblewrap is not installed")(test)
 
 
 @pytest.fixture(scope="module")
@@ -55,7 +68,7 @@ def db_url(course):
 @pytest.fixture(scope="module")
 def gathered(course):
     """The report's data, gathered once."""
-    return report.gather(db_url(course), course, [CHAPTER])
+    return gather.gather(course_directory(course, db_url(course)), [CHAPTER])
 
 
 def records(course, student):
@@ -89,14 +102,15 @@ def exercise(chapter, exercise_id):
 def test_scores_are_the_gradebooks(course, gathered):
     [chapter] = gathered.chapters
     assert chapter.name == CHAPTER and chapter.max_score == 10
-    with Gradebook(db_url(course), course_id=report.COURSE_ID) as gb:
+    settings = course_directory(course, db_url(course))
+    with Gradebook(settings.db_url, course_id=settings.course_id) as gb:
         in_gradebook = {s.student_id: s.score for s in gb.find_assignment(CHAPTER).submissions}
     got = {s.student: s.score for s in chapter.submissions}
     assert got == in_gradebook == SCORES
     assert chapter.mean == pytest.approx(sum(SCORES.values()) / len(SCORES))
     assert chapter.median == 5
     assert chapter.without_case_data == []
-    assert gathered.not_graded == []
+    assert gathered.not_graded == [] and gathered.warnings == []
 
 
 @grading
@@ -154,8 +168,8 @@ def test_a_random_case_counts_once_whatever_its_drawn_sizes(gathered):
 @grading
 def test_the_page_is_self_contained_and_escapes_student_ids(course, tmp_path, capsys):
     out = tmp_path / "report.html"
-    assert report.main([CHAPTER, "--db", db_url(course), "--root", str(course),
-                        "--out", str(out)]) == 0
+    assert cli.main(["report", CHAPTER, "--db", db_url(course), "--root", str(course),
+                     "--out", str(out)]) == 0
     assert capsys.readouterr().out.strip() == str(out)
     page = out.read_text()
     images = re.findall(r'<img src="data:image/png;base64,([A-Za-z0-9+/=]+)"', page)
@@ -171,11 +185,13 @@ def test_the_page_is_self_contained_and_escapes_student_ids(course, tmp_path, ca
 
 @grading
 def test_the_command_defaults_to_the_courses_gradebook_and_exports(course):
-    """`python -m autograder.report` in the course: sqlite:///ROOT/gradebook.db (no
-    NBGRADER_DB_URL), every chapter, the page written to exports/report.html."""
-    result = subprocess.run([sys.executable, "-m", "autograder.report"], cwd=course,
+    """`python -m autograder report` in the course: the settings of its nbgrader_config.py
+    (sqlite:///ROOT/gradebook.db without NBGRADER_DB_URL), every chapter, the page written to
+    exports/report.html."""
+    result = subprocess.run([sys.executable, "-m", "autograder", "report"], cwd=course,
                             env=nbgrader_env(), capture_output=True, text=True, timeout=300)
     assert result.returncode == 0, result.stderr
+    assert "warning" not in result.stderr
     out = course / "exports" / "report.html"
     assert result.stdout.strip() == str(out)
     page = out.read_text()
@@ -201,7 +217,8 @@ def test_notebooks_without_verdict_records_still_count_in_the_scores(course, tmp
     notebooks["sample-tamper"].write_text("{ not json")
     notebooks["sample-correct"].unlink()
 
-    [chapter] = report.gather(db_url(root), root, [CHAPTER]).chapters
+    settings = course_directory(root, db_url(root))
+    [chapter] = gather.gather(settings, [CHAPTER]).chapters
     assert {s.student: s.score for s in chapter.submissions} == SCORES
     assert sorted(chapter.without_case_data) == ["sample-correct", "sample-partial",
                                                  "sample-tamper"]
@@ -209,51 +226,62 @@ def test_notebooks_without_verdict_records_still_count_in_the_scores(course, tmp
     assert (e.accepted, e.rejected) == (1, 4)                 # from the gradebook
     assert e.with_cases == 2                                  # HOSTILE and untouched
     assert [c.count for c in e.failing_cases[:3]] == [2, 2, 2]
-    page = report.render(report.gather(db_url(root), root))
+    page = render.render(gather.gather(settings))
     assert page.count(IMG) == 2 and "3 of 5 submissions have no case data" in page
 
 
 # ----------------------------------------------------------------------------------------------
 # No grading needed.
 
-def test_the_report_reads_the_course_id_nbgrader_config_sets():
-    assert f'course_id = "{report.COURSE_ID}"' in (ROOT / "nbgrader_config.py").read_text()
+def test_the_report_reads_the_course_settings_nbgrader_config_sets(tmp_path):
+    settings = course_directory()
+    assert settings.course_id == COURSE_ID
+    assert f'course_id = "{COURSE_ID}"' in (ROOT / "nbgrader_config.py").read_text()
+    assert settings.root == str(ROOT)
+    default_db = f"sqlite:///{ROOT / 'gradebook.db'}"
+    assert settings.db_url == os.environ.get("NBGRADER_DB_URL", default_db)
+    assert gather.autograded_folder(settings) == \
+        str(ROOT / "autograded" / "<student>" / "<chapter>")
+    # --root and --db override the file's (a folder without the file: nbgrader's defaults).
+    bare = course_directory(tmp_path, "sqlite:///elsewhere.db")
+    assert (bare.root, bare.db_url, bare.course_id) == (str(tmp_path), "sqlite:///elsewhere.db", "")
 
 
 def test_an_empty_or_missing_gradebook_gives_a_page_saying_nothing_was_graded(
         tmp_path, capsys, monkeypatch):
     missing = tmp_path / "none" / "gradebook.db"
     out = tmp_path / "exports" / "report.html"
-    assert report.main(["--db", f"sqlite:///{missing}", "--root", str(tmp_path),
-                        "--out", str(out)]) == 0
+    assert cli.main(["report", "--db", f"sqlite:///{missing}", "--root", str(tmp_path),
+                     "--out", str(out)]) == 0
     assert not missing.exists()                # reading the report creates no gradebook
     page = out.read_text()
     assert "Nothing has been graded yet" in page and "<img" not in page
 
     empty = tmp_path / "gradebook.db"          # assignments released, nothing submitted
     monkeypatch.setenv("PATH", f"{BIN}:{os.environ['PATH']}")   # a new gradebook runs alembic
-    with Gradebook(f"sqlite:///{empty}", course_id=report.COURSE_ID) as gb:
+    with Gradebook(f"sqlite:///{empty}", course_id=COURSE_ID) as gb:
         gb.add_assignment(CHAPTER)
-    gathered = report.gather(f"sqlite:///{empty}", tmp_path)
+    gathered = gather.gather(course_directory(tmp_path, f"sqlite:///{empty}"))
     assert gathered.chapters == [] and gathered.not_graded[:2] == ["logistic_regression",
                                                                    "activations"]
-    assert report.main(["--db", f"sqlite:///{empty}", "--root", str(tmp_path)]) == 0
+    assert cli.main(["report", "--db", f"sqlite:///{empty}", "--root", str(tmp_path)]) == 0
     assert capsys.readouterr().out.splitlines()[-1] == str(tmp_path / "exports" / "report.html")
     assert "Nothing has been graded yet" in (tmp_path / "exports" / "report.html").read_text()
 
 
 def handmade_report(student, label):
-    case = report.FailingCase(label, "edge", "mismatch", 1, 1.0, 1)
-    exercise = report.Exercise(NOTEBOOK[:-6], "test_f<b>", "ch<i>.f<b>", 2.0, graded=2,
+    case = gather.FailingCase(label, "edge", Reason.MISMATCH, 1, 1.0, 1)
+    exercise = gather.Exercise(NOTEBOOK[:-6], "test_f<b>", "ch<i>.f<b>", 2.0, graded=2,
                                accepted=1, with_cases=1, failing_cases=[case])
-    chapter = report.Chapter("ch<i>", 2.0, [report.Submission(student, 0.0, ["ch<i>.f<b>"], True),
-                                            report.Submission("ok", 2.0, [], False)], [exercise])
-    return report.Report([chapter], ["later&<u>"], "sqlite:///<gb>", "now")
+    chapter = gather.Chapter("ch<i>", 2.0, [gather.Submission(student, 0.0, ["ch<i>.f<b>"], True),
+                                            gather.Submission("ok", 2.0, [], False)], [exercise])
+    return gather.Report([chapter], ["later&<u>"], "sqlite:///<gb>", "now", ["in <i>x</i>"])
 
 
 def test_the_page_escapes_every_untrusted_text():
-    page = report.render(handmade_report("<script>x</script>", "<b onmouseover=\"x\">&'"))
+    page = render.render(handmade_report("<script>x</script>", "<b onmouseover=\"x\">&'"))
     assert "<script" not in page and "<b " not in page and "<i>" not in page
+    assert "in &lt;i&gt;x&lt;/i&gt;" in page
     assert "&lt;script&gt;x&lt;/script&gt;" in page
     assert "&lt;b onmouseover=&quot;x&quot;&gt;&amp;&#x27;" in page
     assert "later&amp;&lt;u&gt;" in page and "sqlite:///&lt;gb&gt;" in page
@@ -261,19 +289,120 @@ def test_the_page_escapes_every_untrusted_text():
 
 
 def test_random_case_labels_keep_the_numbers_they_share():
-    assert report._merged_label(["random logits, 9 examples x 5 classes",
+    assert gather._merged_label(["random logits, 9 examples x 5 classes",
                                  "random logits, 6 examples x 5 classes"]) == \
         "random logits, N examples x 5 classes"
-    assert report._merged_label(["a random 3x4 batch"]) == "a random 3x4 batch"
+    assert gather._merged_label(["a random 3x4 batch"]) == "a random 3x4 batch"
 
 
 def test_a_verdict_record_of_the_wrong_shape_is_no_case_data():
-    assert report._valid_record({"accepted": "yes"}) is None
-    assert report._valid_record({"accepted": False, "cases": 3, "failures": 1,
-                                 "failed_cases": "all"}) is None
-    record = report._valid_record({"accepted": False, "cases": 3, "failures": 2,
-                                   "failed_cases": [{"label": "x" * 999, "reason": "mismatch"},
-                                                    "junk", {"label": "f", "reason": "missing"}]})
-    assert report._failed_cases(record) == {
-        ("x" * report.LABEL_CHARS, ""): ("x" * report.LABEL_CHARS, "mismatch"),
+    with pytest.raises(BadRecord):
+        VerdictRecord.from_json({"accepted": "yes"})
+    with pytest.raises(BadRecord):
+        VerdictRecord.from_json({"accepted": False, "cases": 3, "failures": 1,
+                                 "failed_cases": "all"})
+    failed = [{"label": "x" * 999, "reason": "mismatch"}, "junk",
+              {"label": "f", "reason": "missing"}]
+    record = VerdictRecord.from_json({"accepted": False, "cases": 3, "failures": 2,
+                                      "failed_cases": failed})
+    assert gather._failed_cases(record) == {
+        ("x" * LABEL_CHARS, ""): ("x" * LABEL_CHARS, "mismatch"),
         ("(the function is not defined)", ""): ("(the function is not defined)", "missing")}
+
+
+def test_a_verdict_record_reads_back_as_written_with_its_reasons_as_the_enum():
+    record = VerdictRecord("stability.log_softmax", False, 7, 2,
+                           [FailedCase("large logits", "edge", Reason.MISMATCH),
+                            FailedCase("random logits, 3 x 4", "random", Reason.WARNING)])
+    assert VerdictRecord.from_json(json.loads(json.dumps(record.to_json()))) == record
+    assert record.to_json()["failed_cases"][0] == {"label": "large logits", "kind": "edge",
+                                                   "reason": "mismatch"}
+    [case] = VerdictRecord.from_json({"accepted": False, "cases": 1, "failures": 1,
+                                      "failed_cases": [{"reason": "r" * 99}]}).failed_cases
+    assert case.reason == "r" * 20 and not isinstance(case.reason, Reason)   # kept, cut
+    assert isinstance(record.failed_cases[0].reason, Reason)
+
+
+# ----------------------------------------------------------------------------------------------
+# A course whose nbgrader_config.py moved the autograded folder (a gradebook made by hand).
+
+MOVED_CONFIG = '''c = get_config()  # noqa: F821
+c.CourseDirectory.course_id = "a-moved-course"
+c.CourseDirectory.autograded_directory = "marked"
+'''
+LABEL = "large logits [1000, 1001, 1002]"
+
+
+def moved_course(root, monkeypatch):
+    """root: a course whose nbgrader_config.py keeps its autograded notebooks in marked/, with
+    two graded submissions of log_softmax: "right" accepted; "wrong" rejected, its verdict record
+    failing LABEL."""
+    monkeypatch.setenv("PATH", f"{BIN}:{os.environ['PATH']}")   # a new gradebook runs alembic
+    (root / "nbgrader_config.py").write_text(MOVED_CONFIG)
+    scores = {"right": 2.0, "wrong": 0.0}
+    with Gradebook(f"sqlite:///{root / 'gradebook.db'}", course_id="a-moved-course") as gb:
+        gb.add_assignment(CHAPTER)
+        gb.add_notebook(NOTEBOOK[:-6], CHAPTER)
+        gb.add_grade_cell("test_log_softmax", NOTEBOOK[:-6], CHAPTER, max_score=2.0,
+                          cell_type="code")
+        for student, score in scores.items():
+            gb.add_student(student)
+            with warnings.catch_warnings():   # nbgrader's own use of the ORM, as autograde's
+                warnings.simplefilter("ignore", SAWarning)
+                gb.add_submission(CHAPTER, student)
+            gb.find_grade("test_log_softmax", NOTEBOOK[:-6], CHAPTER, student).auto_score = score
+        gb.db.commit()
+    for student, score in scores.items():
+        failed = [] if score else [FailedCase(LABEL, "edge", Reason.MISMATCH)]
+        record = VerdictRecord("stability.log_softmax", bool(score), 5, len(failed), failed)
+        cell = {"cell_type": "code", "execution_count": None, "outputs": [], "source": "",
+                "metadata": {"nbgrader": {"grade": True, "solution": False, "points": 2,
+                                          "grade_id": "test_log_softmax"},
+                             METADATA_KEY: record.to_json()}}
+        path = root / "marked" / student / CHAPTER / NOTEBOOK
+        path.parent.mkdir(parents=True)
+        path.write_text(json.dumps({"cells": [cell], "metadata": {}, "nbformat": 4,
+                                    "nbformat_minor": 5}))
+
+
+def test_a_course_that_moved_its_autograded_folder_gets_its_report(tmp_path, monkeypatch,
+                                                                   capsys):
+    moved_course(tmp_path, monkeypatch)
+    settings = course_directory(tmp_path)
+    assert (settings.course_id, settings.db_url) == ("a-moved-course",
+                                                     f"sqlite:///{tmp_path / 'gradebook.db'}")
+    [chapter] = gather.gather(settings).chapters
+    [e] = chapter.exercises
+    assert (e.graded, e.accepted, e.with_cases) == (2, 1, 1) and chapter.without_case_data == []
+    assert [(c.label, c.reason, c.count) for c in e.failing_cases] == [(LABEL, "mismatch", 1)]
+    assert cli.main(["report", "--root", str(tmp_path)]) == 0
+    captured = capsys.readouterr()
+    assert captured.out.strip() == str(tmp_path / "exports" / "report.html")
+    assert captured.err == ""
+    page = (tmp_path / "exports" / "report.html").read_text()
+    assert html.escape(LABEL) in page and "Warning" not in page
+
+
+@pytest.mark.parametrize("where, says", [
+    ("the default folder", "but no autograded notebook of them is in"),
+    ("no records", "but their autograded notebooks in"),
+])
+def test_graded_submissions_without_verdict_records_where_the_config_says_get_a_warning(
+        tmp_path, monkeypatch, capsys, where, says):
+    """Not an empty report without a word: a warning on stderr and in the page."""
+    moved_course(tmp_path, monkeypatch)
+    if where == "the default folder":     # the notebooks are where the config does not say
+        (tmp_path / "marked").rename(tmp_path / "autograded")
+    else:                                 # graded before the records were kept
+        for path in (tmp_path / "marked").glob(f"*/{CHAPTER}/{NOTEBOOK}"):
+            nb = json.loads(path.read_text())
+            del nb["cells"][0]["metadata"][METADATA_KEY]
+            path.write_text(json.dumps(nb))
+    assert cli.main(["report", "--root", str(tmp_path)]) == 0
+    err = capsys.readouterr().err
+    folder = str(tmp_path / "marked" / "<student>" / "<chapter>")
+    assert err.startswith("warning: The gradebook holds 2 graded submissions, ") and says in err
+    assert folder in err and "the report has no failing cases" in err
+    page = (tmp_path / "exports" / "report.html").read_text()
+    assert "Warning" in page and html.escape(says) in page and html.escape(folder) in page
+    assert page.count(IMG) == 2                  # the scores are still reported

@@ -4,9 +4,15 @@ Each test is an attack a review reproduced against the grader: it must end quick
 rejection that says why, and without harming the grading process.
 """
 
+import copy
 import resource
 import time
 
+import pytest
+
+from autograder import channel
+from autograder.channel import MAX_MESSAGE_BYTES
+from autograder.checks import elementary_functions
 from autograder.sandbox.runner import Call, Reason, run_calls
 from tests.conftest import run_check
 
@@ -98,9 +104,9 @@ def f(x):
 
 
 def test_a_message_larger_than_the_bound_stops_the_call():
-    code = FIND_CHANNEL + """
+    code = FIND_CHANNEL + f"""
 def f(x):
-    os.write(CHANNEL, b"x" * (20 * 1024 * 1024))
+    os.write(CHANNEL, b"x" * {MAX_MESSAGE_BYTES + 4 * 1024 * 1024})
     time.sleep(30)
 """
     start = time.monotonic()
@@ -123,3 +129,14 @@ def test_a_huge_integer_is_a_rejection_with_a_reason():
     assert not verdict.accepted
     assert verdict.reasons <= {Reason.UNREADABLE, Reason.UNJUDGED}
     assert "too large" in verdict.feedback() or "could not be judged" in verdict.feedback()
+
+
+def test_a_callable_comes_back_only_from_a_helper_module_the_run_loaded():
+    helpers = {"elementary_functions": elementary_functions}
+    relu = channel.decode({"__callable__": "elementary_functions.relu"}, helpers)
+    assert relu(-2.0) == 0.0 and repr(relu) == "relu"
+    for name in ("os.system", "elementary_functions.np", "elementary_functions.__class__",
+                 "relu", ["relu"]):
+        with pytest.raises(ValueError):
+            channel.decode({"__callable__": name}, helpers)
+    assert copy.deepcopy((relu,))[0] is relu   # the child's snapshot of a call's arguments

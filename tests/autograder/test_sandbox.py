@@ -11,12 +11,16 @@ from pathlib import Path
 
 import pytest
 
-from autograder import sandbox
+from autograder.sandbox import bwrap, spawn
+from autograder.sandbox.files import copy_plain_tree
+from autograder.sandbox.limits import Limits, grading_limits
+from autograder.sandbox.process import descendants
+from autograder.sandbox.rlimits import apply_rlimits, rlimits
 from autograder.sandbox.runner import Call, run_calls
 from tests.course import copy_course, nbgrader
 
 ROOT = Path(__file__).resolve().parents[2]
-pytestmark = pytest.mark.skipif(not sandbox.bwrap_path(), reason="bubblewrap is not installed")
+pytestmark = pytest.mark.skipif(not bwrap.bwrap_path(), reason="bubblewrap is not installed")
 
 
 def call(code, name="f", args=(0,), timeout=20.0):
@@ -54,7 +58,7 @@ def f(x):
 """
     outcome, _ = call(code)
     uid, usr, course, etc = outcome.value
-    assert (uid, usr, etc) == (sandbox.NOBODY, "refused", "refused")
+    assert (uid, usr, etc) == (bwrap.NOBODY, "refused", "refused")
     # A checkout under /tmp is shadowed by the sandbox's private /tmp: a write there may succeed
     # inside and is thrown away; anywhere else it is refused. Either way the course is untouched.
     assert course == "refused" or str(ROOT).startswith("/tmp/")
@@ -108,7 +112,7 @@ def f(x):
 """
     outcome, _ = call(code, timeout=60)
     assert outcome.ok, outcome.error
-    assert outcome.value[0] == "bounded" and outcome.value[1] < sandbox.Limits().max_processes
+    assert outcome.value[0] == "bounded" and outcome.value[1] < grading_limits().max_processes
 
 
 def test_background_process_is_gone_when_grading_ends(tmp_path):
@@ -138,13 +142,32 @@ def test_output_flood_is_cut_and_named():
 
 
 def test_grading_refuses_without_a_sandbox_unless_opted_out(monkeypatch):
-    monkeypatch.setattr(sandbox, "bwrap_path", lambda: None)
-    monkeypatch.delenv(sandbox.OPT_OUT_VARIABLE, raising=False)
-    with pytest.raises(sandbox.SandboxUnavailable):
+    monkeypatch.setattr(bwrap, "bwrap_path", lambda: None)
+    monkeypatch.delenv(spawn.OPT_OUT_VARIABLE, raising=False)
+    with pytest.raises(spawn.SandboxUnavailable):
         run_calls(["def f(x):\n    return x\n"], [Call("k", "f", args=(1,))])
-    monkeypatch.setenv(sandbox.OPT_OUT_VARIABLE, sandbox.OPT_OUT_VALUE)
+    monkeypatch.setenv(spawn.OPT_OUT_VARIABLE, spawn.OPT_OUT_VALUE)
     report = run_calls(["def f(x):\n    return x\n"], [Call("k", "f", args=(1,))])
     assert report.outcomes["k"].value == 1
+
+
+def test_the_limits_come_from_the_nbgrader_config(tmp_path, monkeypatch):
+    """c.SandboxLimits in the course's nbgrader_config.py is what a sandboxed process runs under:
+    smaller file-size and CPU-time limits set there are the rlimits the student's code reads
+    inside. The course's own file sets today's values."""
+    assert grading_limits() == Limits()
+    (tmp_path / "nbgrader_config.py").write_text(
+        "c = get_config()  # noqa: F821\n"
+        "c.SandboxLimits.file_bytes = 3 * 1024 ** 2\n"
+        "c.SandboxLimits.cpu_seconds = 77\n")
+    monkeypatch.setattr("autograder.course.ROOT", tmp_path)
+    assert grading_limits() == Limits(file_bytes=3 << 20, cpu_seconds=77)
+    outcome, _ = call("import resource\ndef f(x):\n"
+                      "    return list(resource.getrlimit(resource.RLIMIT_FSIZE))\n")
+    assert outcome.value == [3 << 20, 3 << 20], outcome
+    outcome, _ = call("import resource\ndef f(x):\n"
+                      "    return list(resource.getrlimit(resource.RLIMIT_CPU))\n")
+    assert outcome.value == [77, 82], outcome
 
 
 def test_the_sandboxed_process_is_not_root_on_the_host():
@@ -161,7 +184,7 @@ def f(x):
     def look():
         deadline = time.time() + 30
         while time.time() < deadline and not seen:
-            for pid in sandbox.descendants(os.getpid()):
+            for pid in descendants(os.getpid()):
                 proc = Path(f"/proc/{pid}")
                 try:
                     argv = (proc / "cmdline").read_bytes().split(b"\0")
@@ -178,37 +201,37 @@ def f(x):
     outcome, _ = call(code)
     watcher.join()
     assert outcome.value == 1 and seen
-    expected = str(sandbox.NOBODY) if os.geteuid() == 0 else str(os.getuid())
+    expected = str(bwrap.NOBODY) if os.geteuid() == 0 else str(os.getuid())
     assert set(seen[0]) == {expected}
 
 
 def test_one_environment_for_every_sandboxed_process():
-    env = sandbox.child_env(MPLBACKEND="module://matplotlib_inline.backend_inline")
+    env = bwrap.child_env(grading_limits(), MPLBACKEND="module://matplotlib_inline.backend_inline")
     assert env["TF_CPP_MIN_LOG_LEVEL"] == "3" and env["OMP_NUM_THREADS"] == "1"
     assert env["MPLBACKEND"] == "module://matplotlib_inline.backend_inline"
     assert not {"HOME", "PYTHONPATH", "VIRTUAL_ENV"} & set(env)
     outcome, _ = call("import os\ndef f(x):\n    return dict(os.environ)\n")
     inside = outcome.value
-    for key, value in sandbox.child_env().items():
+    for key, value in bwrap.child_env(grading_limits()).items():
         assert inside[key] == value, key
     assert inside["TMPDIR"] == "/tmp" and inside["HOME"].startswith(("/tmp/", "/var/"))
 
 
 def test_rlimits_are_written_once():
     """apply_rlimits sets exactly the list rlimits() returns, the only place limits are."""
-    limits = sandbox.Limits(memory_bytes=1 << 30, max_processes=10, file_bytes=1 << 20,
+    limits = Limits(memory_bytes=1 << 30, max_processes=10, file_bytes=1 << 20,
                             cpu_seconds=7)
-    with_cgroups = dict((n, (s, h)) for n, s, h in sandbox.rlimits(limits, {"memory", "pids"}))
+    with_cgroups = dict((n, (s, h)) for n, s, h in rlimits(limits, {"memory", "pids"}))
     assert with_cgroups == {"RLIMIT_FSIZE": (1 << 20, 1 << 20), "RLIMIT_CPU": (7, 12),
                             "RLIMIT_CORE": (0, 0)}
-    without = dict((n, (s, h)) for n, s, h in sandbox.rlimits(limits, set()))
+    without = dict((n, (s, h)) for n, s, h in rlimits(limits, set()))
     assert without["RLIMIT_AS"] == (4 << 30, 4 << 30)
     assert without["RLIMIT_NPROC"][0] >= 10
     assert "RLIMIT_AS" not in dict((n, s) for n, s, _ in
-                                   sandbox.rlimits(limits, set(), fallback=False))
+                                   rlimits(limits, set(), fallback=False))
     read_fd, write_fd = os.pipe()
     if os.fork() == 0:      # apply them in a child, report what the kernel holds
-        sandbox.apply_rlimits(limits, {"memory", "pids"})
+        apply_rlimits(limits, {"memory", "pids"})
         got = {n: resource.getrlimit(getattr(resource, n)) for n in with_cgroups}
         os.write(write_fd, json.dumps(got).encode())
         os._exit(0)
@@ -228,7 +251,7 @@ def test_the_kernel_folder_copy_holds_only_regular_files_and_directories(tmp_pat
     (source / "secret-link").symlink_to("/etc/hostname")
     (source / "dir-link").symlink_to(source / "data")
     os.mkfifo(source / "fifo")
-    left_out = sandbox.copy_plain_tree(source, target, skip=("*.ipynb",))
+    left_out = copy_plain_tree(source, target, skip=("*.ipynb",))
     assert sorted(p.relative_to(target).as_posix() for p in target.rglob("*")) == \
         ["data", "data/x.csv"]
     assert sorted(Path(p).name for p in left_out) == ["dir-link", "fifo", "secret-link"]
@@ -408,20 +431,29 @@ def test_kernel_stderr_reaches_the_log_escaped_and_bounded_never_the_graders_std
     nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(forged)])
     nb.metadata.kernelspec = {"name": "python3", "display_name": "Python 3",
                               "language": "python"}
+    from traitlets.config import Application
+
     records = []
     handler = logging.Handler()
     handler.emit = lambda record: records.append(record.getMessage())
-    log = logging.getLogger("traitlets")       # the kernel manager's log outside an app
-    log.addHandler(handler)
-    level, log.level = log.level, logging.INFO
+    # The kernel manager logs to traitlets' logger outside an app, and to the app's own logger
+    # once a test earlier in this process has started an nbgrader app.
+    logs = {logging.getLogger("traitlets")}
+    if Application.initialized():
+        logs.add(Application.instance().log)
+    levels = {log: log.level for log in logs}
+    for log in logs:
+        log.addHandler(handler)
+        log.setLevel(logging.INFO)
     stderr_before = os.fstat(2).st_size if os.path.isfile("/proc/self/fd/2") else None
     client = NotebookClient(nb, kernel_manager_class=SandboxedKernelManager, timeout=60,
                             resources={"metadata": {"path": str(tmp_path)}})
     try:
         client.execute()
     finally:
-        log.removeHandler(handler)
-        log.setLevel(level)
+        for log, level in levels.items():
+            log.removeHandler(handler)
+            log.setLevel(level)
     quoted = "\n".join(m for m in records if "kernel stderr |" in m)
     assert "kernel stderr | \\x1b[2J\\x1b[H[1/1] alice: graded 10/10" in quoted
     assert "the end\\x07" in quoted and "\x1b" not in quoted and "\x07" not in quoted

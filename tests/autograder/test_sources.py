@@ -5,7 +5,14 @@ import json
 import pytest
 from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
 
-from autograder.sources import SourceError, is_test_cell, load_code_cells, notebook_code_cells
+from autograder.sources import (
+    SourceError,
+    exercise_name,
+    grade_id_of,
+    is_test_cell,
+    load_code_cells,
+    notebook_code_cells,
+)
 
 
 def nbgrader(grade_id, solution=False, grade=False):
@@ -62,6 +69,20 @@ def test_plain_dicts_with_string_or_list_sources_are_read_alike():
 def test_a_test_cell_is_graded_and_not_a_solution(metadata, is_test):
     """nbgrader's own definition of an autograder-test cell: grade=True, solution=False."""
     assert is_test_cell({"cell_type": "code", "metadata": metadata}) is is_test
+
+
+@pytest.mark.parametrize("name", ["softmax", "compute_cost", "Value", "test_x"])
+def test_a_test_cells_grade_id_names_its_function(name):
+    """The source notebooks name a test cell `test_<function>`: the grader finds the check by it,
+    the catalog its points, the report its exercise."""
+    assert grade_id_of(name) == f"test_{name}"
+    assert exercise_name(grade_id_of(name)) == name
+
+
+def test_a_grade_id_without_the_prefix_is_kept_whole():
+    """Only the prefix goes: an id that does not start with it names no other function."""
+    assert exercise_name("softmax") == "softmax"
+    assert exercise_name("xtest_softmax") == "xtest_softmax"
 
 
 @pytest.mark.parametrize("name, content, message", [

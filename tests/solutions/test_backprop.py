@@ -6,14 +6,14 @@ import numpy as np
 import pytest
 from mpmath import mp
 
-from autograder.checks.backprop import (
+from autograder.checks.backprop_graphs import (
     ladder_graph,
     long_chain_graph,
     random_graph,
     relu_edges_graph,
     uneven_paths_graph,
 )
-from autograder.sandboxed.child import run_graph_program
+from autograder.checks.backprop_interpreter import run_graph_program
 from solutions.backprop import Value, numerical_derivative, two_layer_gradients
 
 EPS = np.finfo(float).eps

@@ -152,6 +152,7 @@ def test_the_ekg_data_is_deterministic_and_balanced():
 @pytest.mark.slow
 def test_the_ekg_classifier_has_the_lectures_layers_and_learns(tf):
     keras = tf.keras
+    keras.utils.set_random_seed(0)      # before the weights are drawn: the same model every run
     model = build_ekg_classifier()
     assert model.input_shape == (None, 100, 1)
     assert [type(layer).__name__ for layer in model.layers[:2]] == ["Conv1D", "Conv1D"]

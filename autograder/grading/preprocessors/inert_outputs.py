@@ -4,11 +4,13 @@ shown, never run."""
 import html
 import re
 from html.parser import HTMLParser
+from typing import Any
 
 from bleach.sanitizer import Cleaner
 from mistune import HTMLRenderer
 from nbconvert.filters.markdown_mistune import IPythonRenderer, MarkdownWithMath
 from nbconvert.preprocessors import Preprocessor
+from nbformat import NotebookNode
 from nbformat.v4 import new_output
 from nbgrader.utils import compute_checksum
 from traitlets import Bool
@@ -61,7 +63,8 @@ class InertOutputs(Preprocessor):
     # (Not an NbGraderPreprocessor: the formgrader's HTMLExporter would warn about its traits.)
     enabled = Bool(True, help="Whether grading pages show student content inert.").tag(config=True)
 
-    def preprocess(self, nb, resources):
+    def preprocess(self, nb: NotebookNode, resources: dict[str, Any],
+                   ) -> tuple[NotebookNode, dict[str, Any]]:
         counts = {"outputs": 0, "markdown cells": 0, "raw cells": 0}
         nb.metadata.pop("widgets", None)        # the page would load a widget manager for it
         for cell in nb.cells:
@@ -84,7 +87,7 @@ class InertOutputs(Preprocessor):
         return nb, resources
 
 
-def course_cell(cell):
+def course_cell(cell: NotebookNode) -> bool:
     """Whether the course wrote this cell's text, by what `OverwriteCells` did while grading.
 
     A locked cell: the course's text was put back in it. Any other cell of the course: its
@@ -100,7 +103,7 @@ def course_cell(cell):
         return False
 
 
-def inert_output(output):
+def inert_output(output: NotebookNode) -> list[NotebookNode]:
     """The output with only SAFE_DATA kept, then a note naming what was removed; a list."""
     kind = output.get("output_type")
     if kind in ("stream", "error"):
@@ -119,7 +122,7 @@ def inert_output(output):
     return ([output] if kept else []) + ([note(removed)] if removed else [])
 
 
-def image_metadata(output, kept):
+def image_metadata(output: NotebookNode, kept: dict[str, str]) -> dict[str, dict[str, int]]:
     """The width and height of each kept image: all of an output's metadata a page reads."""
     metadata = {}
     for mime in kept:
@@ -132,14 +135,14 @@ def image_metadata(output, kept):
     return metadata
 
 
-def note(labels):
+def note(labels: list[str]) -> NotebookNode:
     """A text output standing for what was removed, so the instructor knows it was there."""
     return new_output("display_data", data={"text/plain": (
         f"[{', '.join(sorted(set(labels)))} output removed: grading pages show a student's "
         "outputs as text and PNG/JPEG images only]")})
 
 
-def make_markdown_inert(cell):
+def make_markdown_inert(cell: NotebookNode) -> None:
     """Store the cell as its sanitized rendering, one HTML block that Markdown leaves as is."""
     source = cell.source
     if "\n" not in source and source.startswith("<div>") and one_line(clean(source)[0]) == source:
@@ -160,7 +163,7 @@ def make_markdown_inert(cell):
     cell.pop("attachments", None)               # embedded in the source by now
 
 
-def make_raw_inert(cell):
+def make_raw_inert(cell: NotebookNode) -> None:
     """A raw cell becomes a Markdown cell showing its text (a page would insert it as HTML)."""
     text = html.escape(cell.source)
     cell.cell_type = "markdown"
@@ -171,7 +174,7 @@ def make_raw_inert(cell):
                            f"<pre>{text}</pre></div>")
 
 
-def one_line(markup):
+def one_line(markup: str) -> str:
     """The markup on one line (newlines as character references, which mean the same in HTML).
 
     A line that starts with <div> is an HTML block that ends at a blank line: with no line break
@@ -185,11 +188,11 @@ class _StudentMarkdown(IPythonRenderer):
     """The pages' Markdown renderer, without Pygments (slow on big input) and Mermaid blocks
     (nbconvert inserts their text unescaped)."""
 
-    def block_code(self, code, info=None):
+    def block_code(self, code: str, info: str | None = None) -> str:
         return HTMLRenderer.block_code(self, code, info)
 
 
-def render(source, attachments):
+def render(source: str, attachments: dict[str, Any] | None) -> str:
     """HTML of a student's Markdown, attachments embedded as PNG/JPEG data only."""
     images = {}
     for name, bundle in (attachments or {}).items():
@@ -201,11 +204,11 @@ def render(source, attachments):
     return MarkdownWithMath(renderer=renderer).render(source)
 
 
-def clean(markup):
+def clean(markup: str) -> tuple[str, list[str]]:
     """(sanitized markup, what was removed: tags as `<name>`, attributes as `name=`)."""
     removed = []
 
-    def allowed(tag, name, value):
+    def allowed(tag: str, name: str, value: str) -> bool:
         value = STRIPPED.sub("", html.unescape(value)).lower()
         ok = (name in ("title", "alt")
               or (tag, name) in NUMERIC and value.isdigit()
@@ -227,10 +230,10 @@ def clean(markup):
 class _TagScan(HTMLParser):
     """The disallowed tags in some markup, to name them in the note (bleach does the removing)."""
 
-    def __init__(self):
+    def __init__(self) -> None:
         super().__init__(convert_charrefs=True)
-        self.disallowed = []
+        self.disallowed: list[str] = []
 
-    def handle_starttag(self, tag, attrs):
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
         if tag not in TAGS:
             self.disallowed.append(f"<{tag}>")

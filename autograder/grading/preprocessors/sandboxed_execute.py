@@ -3,8 +3,12 @@
 import json
 import re
 import threading
+from collections.abc import Callable
+from typing import Any
 
+from jupyter_client.manager import KernelManager
 from nbclient.exceptions import CellTimeoutError
+from nbformat import NotebookNode
 from nbformat.v4 import new_output
 from nbgrader.preprocessors import Execute
 from traitlets import Bool, Integer, default
@@ -45,16 +49,17 @@ class SandboxedExecute(Execute):
 
     # Per notebook, set again by preprocess.
     _output_bytes, _flood_noted, _note_shown, _who = 0, False, False, "?"
+    _keras_names: set[str]        # names defined by cells that use Keras
 
-    def __init__(self, *args, **kwargs):
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
         kwargs.setdefault("kernel_manager_class", SandboxedKernelManager)
         super().__init__(*args, **kwargs)
 
     @default("timeout_func")
-    def _default_timeout_func(self):
+    def _default_timeout_func(self) -> Callable[[NotebookNode], int]:
         return self.cell_timeout
 
-    def cell_timeout(self, cell):
+    def cell_timeout(self, cell: NotebookNode) -> int:
         """Seconds this cell may run (nbclient asks before running each cell)."""
         source = cell.get("source", "")
         words = set(re.findall(r"\w+", source))
@@ -65,15 +70,17 @@ class SandboxedExecute(Execute):
             self._cell_budget = self.timeout
         return self._cell_budget
 
-    def create_kernel_manager(self):
+    def create_kernel_manager(self) -> SandboxedKernelManager:
         km = super().create_kernel_manager()
         self._managers.append(km)
         return km
 
-    def preprocess(self, nb, resources, km=None):
+    def preprocess(self, nb: NotebookNode, resources: dict[str, Any],
+                   km: KernelManager | None = None) -> tuple[NotebookNode, dict[str, Any]]:
         self._output_bytes, self._flood_noted, self._note_shown = 0, False, False
         self._stopped = ""
-        self._keras_names, self._cell_budget, self._managers = set(), self.timeout, []
+        self._keras_names, self._cell_budget = set(), self.timeout
+        self._managers: list[SandboxedKernelManager] = []
         self._timeouts = 0
         self._who = who = "/".join(str(resources.get("nbgrader", {}).get(k, "?"))
                                    for k in ("student", "assignment", "notebook"))
@@ -99,7 +106,8 @@ class SandboxedExecute(Execute):
                 self.log.warning("[sandbox] %s: output limit: more than %d bytes of output; the "
                                  "rest was dropped", who, self.max_output_bytes)
 
-    async def _async_handle_timeout(self, timeout, cell=None):
+    async def _async_handle_timeout(self, timeout: int, cell: NotebookNode | None = None,
+                                    ) -> dict[str, Any] | None:
         self._timeouts += 1
         if self._timeouts == 1:
             self.log.warning("[sandbox] %s: time limit: a cell ran longer than %s s and was "
@@ -108,15 +116,16 @@ class SandboxedExecute(Execute):
         self._stopped = f"time limit: a second cell ran longer than its {timeout} s (the kernel " \
                         f"may ignore interrupts); the kernel was stopped"
         self._kill_kernel()
+        # Typed for a cell, it words a missing one too ("Cell contents not found").
         raise CellTimeoutError.error_from_timeout_and_cell("Cell execution timed out", timeout,
-                                                           cell)
+                                                           cell)  # type: ignore[arg-type]
 
-    def _time_is_up(self):
+    def _time_is_up(self) -> None:
         self._stopped = f"time limit: the notebook ran longer than {self.notebook_timeout} s in " \
                         f"its kernel, which was stopped"
         self._kill_kernel()
 
-    def _kill_kernel(self):
+    def _kill_kernel(self) -> None:
         km = getattr(self, "km", None)
         if km is not None and getattr(km, "provisioner", None) is not None:
             try:
@@ -124,7 +133,7 @@ class SandboxedExecute(Execute):
             except Exception:  # noqa: BLE001 - already gone
                 pass
 
-    def _death_reason(self, exc):
+    def _death_reason(self, exc: BaseException) -> str:
         # nbclient has let go of its manager (self.km) by now: the ones this made are asked.
         if any(getattr(manager, "memory_limit_hit", lambda: False)() for manager in self._managers):
             return "memory limit: the kernel was killed for using too much memory"
@@ -144,7 +153,7 @@ class SandboxedExecute(Execute):
                    f"did not recover"
         return f"the kernel stopped ({type(exc).__name__}: {str(exc)[:200]})"
 
-    def _within_limit(self, size, outs=None):
+    def _within_limit(self, size: int, outs: list[NotebookNode] | None = None) -> bool:
         """Count `size` bytes against the output limit; False (and a note) once past it."""
         self._output_bytes += size
         if self._output_bytes <= self.max_output_bytes:
@@ -157,7 +166,8 @@ class SandboxedExecute(Execute):
                 f"rest was dropped]\n")))
         return False
 
-    def output(self, outs, msg, display_id, cell_index):
+    def output(self, outs: list[NotebookNode], msg: dict[str, Any], display_id: str | None,
+               cell_index: int) -> NotebookNode | None:
         # A message the channel relay dropped for its size comes as a note saying how large it
         # was: that much output counts (a flood of large writes is an output flood).
         dropped = (msg.get("metadata") or {}).get("dropped_bytes", 0)
@@ -166,7 +176,7 @@ class SandboxedExecute(Execute):
             return None
         return super().output(outs, msg, display_id, cell_index)
 
-    def _update_display_id(self, display_id, msg):
+    def _update_display_id(self, display_id: str, msg: dict[str, Any]) -> None:
         # An update replaces every output shown under its display id: it costs its size as
         # many times (a thousand tiny outputs updated with 2 MB each would store 2 GB).
         shown = sum(len(at) for at in self._display_id_map.get(display_id, {}).values())
@@ -174,7 +184,8 @@ class SandboxedExecute(Execute):
             return
         super()._update_display_id(display_id, msg)
 
-    def handle_comm_msg(self, outs, msg, cell_index):
+    def handle_comm_msg(self, outs: list[NotebookNode], msg: dict[str, Any],
+                        cell_index: int) -> None:
         # What nbclient keeps of a comm counts against the output limit like an output: each
         # comm_open (an output widget keeps its state), and state updates if widget state is
         # kept. Past the limit, comm messages are ignored. A malformed one is ignored too,
@@ -190,7 +201,7 @@ class SandboxedExecute(Execute):
                            type(exc).__name__, str(exc)[:200])
 
 
-def _size(msg):
+def _size(msg: dict[str, Any]) -> int:
     """Bytes of a kernel message's content and binary buffers, as a notebook would store them."""
     content = len(json.dumps(msg.get("content", {}), default=str))
     return content + sum(len(buffer) for buffer in msg.get("buffers") or ())

@@ -1,6 +1,9 @@
 """`ScrubNbgraderMetadata`: drop nbgrader metadata a student added or broke, before nbgrader
 reads it."""
 
+from typing import Any
+
+from nbformat import NotebookNode
 from nbgrader.api import Gradebook, MissingEntry
 from nbgrader.preprocessors import NbGraderPreprocessor
 
@@ -15,7 +18,8 @@ class ScrubNbgraderMetadata(NbGraderPreprocessor):
     `OverwriteCells.add_missing_cells` nbgrader puts back any course cell that went missing.
     """
 
-    def preprocess(self, nb, resources):
+    def preprocess(self, nb: NotebookNode, resources: dict[str, Any],
+                   ) -> tuple[NotebookNode, dict[str, Any]]:
         notebook_id = resources["nbgrader"]["notebook"]
         assignment_id = resources["nbgrader"]["assignment"]
         who = f"{resources['nbgrader'].get('student', '?')}/{assignment_id}/{notebook_id}"

@@ -12,10 +12,20 @@ judges' training budgets count their own CPU time, not the wall clock.
 """
 
 import time
+from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
+from typing import Any
+
+from nbformat import NotebookNode
 
 from autograder.checks import CHAPTERS
-from autograder.grading.preprocessors.trusted_verdict import EARLY_KEY, TrustedVerdict, plan
+from autograder.checks.base import Check
+from autograder.grading.preprocessors.trusted_verdict import (
+    EARLY_KEY,
+    Judgement,
+    TrustedVerdict,
+    plan,
+)
 from autograder.sources import notebook_code_cells
 
 _POOL = ThreadPoolExecutor(max_workers=1, thread_name_prefix="trusted-verdict")
@@ -24,7 +34,8 @@ _POOL = ThreadPoolExecutor(max_workers=1, thread_name_prefix="trusted-verdict")
 class StartTrustedVerdict(TrustedVerdict):
     """Start TrustedVerdict's judgement (configured by c.TrustedVerdict) before the kernel."""
 
-    def preprocess(self, nb, resources):
+    def preprocess(self, nb: NotebookNode, resources: dict[str, Any],
+                   ) -> tuple[NotebookNode, dict[str, Any]]:
         assignment = resources["nbgrader"]["assignment"]
         if assignment in CHAPTERS:
             _, _, wanted = plan(nb, assignment)
@@ -32,7 +43,7 @@ class StartTrustedVerdict(TrustedVerdict):
             resources[EARLY_KEY] = (cells, _POOL.submit(self._timed, wanted, cells))
         return nb, resources
 
-    def _timed(self, wanted, cells):
+    def _timed(self, wanted: Sequence[Check], cells: Sequence[str]) -> tuple[Judgement, float]:
         start = time.perf_counter()
-        result = self.judge(wanted, cells)
+        result = self.verdicts_of(wanted, cells)
         return result, time.perf_counter() - start

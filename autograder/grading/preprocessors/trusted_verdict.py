@@ -2,8 +2,8 @@
 
 It runs after nbgrader's `Execute` and before `SaveAutoGrades`. It ignores whatever the student's
 kernel printed in the test cells, re-runs the student's code in a fresh process (see
-`autograder.sandbox.runner`), judges the returned data here with the chapter's checks, and writes the
-verdict into each test cell's outputs: feedback text, plus an error output when rejected.
+`autograder.sandbox.runner`), judges the returned data here with the chapter's checks, and writes
+the verdict into each test cell's outputs: feedback text, plus an error output when rejected.
 `SaveAutoGrades` then scores those outputs as usual, so the gradebook, feedback and export all
 carry the trusted verdict.
 
@@ -11,37 +11,29 @@ carry the trusted verdict.
 already, on the same code cells: then this waits for it instead of starting another.
 
 One deadline per notebook, `verdict_timeout`, covers the whole judgement: the student's process
-and, after it, every Keras model's judge (framework.run_checks hands the time left to them), so
+and, after it, every Keras model's judge (checks.base.run_checks hands the time left to them), so
 a notebook costs at most that, whatever its models cost to train.
 """
 
 import time
+from collections.abc import Sequence
+from typing import Any
 
+from nbformat import NotebookNode
 from nbformat.v4 import new_output
 from nbgrader.preprocessors import NbGraderPreprocessor
 from traitlets import Bool, Float, Unicode
 
 from autograder.checks import CHAPTERS, chapter_checks
-from autograder.checks.base import run_checks
+from autograder.checks.base import Check, Verdict, run_checks
+from autograder.grading.verdict_record import METADATA_KEY, VerdictRecord
 from autograder.safe_text import printable
-from autograder.sources import is_test_cell, notebook_code_cells
+from autograder.sandbox.runner import RunReport
+from autograder.sources import exercise_name, is_test_cell, notebook_code_cells
 
-TEST_PREFIX = "test_"
-METADATA_KEY = "autograder"    # the verdict as data, for the instructor's report
-RECORDED_FAILURES = 50         # failing cases kept per test cell in that record
 EARLY_KEY = "autograder_early_verdict"   # in nbconvert's resources: (code cells, Future)
-
-
-def verdict_record(verdict):
-    """A test cell's verdict as data: case labels and reasons, never inputs or expected values."""
-    return {
-        "exercise": verdict.exercise_id,
-        "accepted": verdict.accepted,
-        "cases": verdict.cases_run,
-        "failures": len(verdict.failures),
-        "failed_cases": [{"label": f.case.label, "kind": f.case.kind, "reason": str(f.reason)}
-                         for f in verdict.failures[:RECORDED_FAILURES]],
-    }
+# What judging a notebook gives: each exercise's verdict by id, and the run's report.
+Judgement = tuple[dict[str, Verdict], RunReport]
 
 
 class TrustedVerdict(NbGraderPreprocessor):
@@ -58,7 +50,8 @@ class TrustedVerdict(NbGraderPreprocessor):
                              "check, instead of keeping the kernel's verdict.").tag(config=True)
     log_prefix = Unicode("[trusted verdict]").tag(config=True)
 
-    def preprocess(self, nb, resources):
+    def preprocess(self, nb: NotebookNode, resources: dict[str, Any],
+                   ) -> tuple[NotebookNode, dict[str, Any]]:
         assignment = resources["nbgrader"]["assignment"]
         notebook = resources["nbgrader"]["notebook"]
         student = resources["nbgrader"].get("student", "?")
@@ -70,7 +63,7 @@ class TrustedVerdict(NbGraderPreprocessor):
         verdicts, report = self._judgement(wanted, notebook_code_cells(nb), resources)
         for cell in test_cells:
             grade_id = cell.metadata.nbgrader.get("grade_id", "")
-            check = checks.get(grade_id[len(TEST_PREFIX):])
+            check = checks.get(exercise_name(grade_id))
             if check is None:
                 if self.strict:
                     cell.outputs = [_error("NoTrustedCheck", f"no course check for {grade_id}")]
@@ -82,7 +75,8 @@ class TrustedVerdict(NbGraderPreprocessor):
             if not verdict.accepted:
                 cell.outputs.append(_error("Rejected", f"{check.exercise_id} did not pass the "
                                                        f"course's checks (details above)"))
-            cell.metadata[METADATA_KEY] = verdict_record(verdict)
+            # The verdict as data, for the instructor's report (autograder/report/gather.py).
+            cell.metadata[METADATA_KEY] = VerdictRecord.from_verdict(verdict).to_json()
             self.log.info("%s %s/%s: %s %s (%d cases, seed %d)", self.log_prefix, student,
                           assignment, check.exercise_id,
                           "accepted" if verdict.accepted else "rejected", verdict.cases_run,
@@ -97,16 +91,18 @@ class TrustedVerdict(NbGraderPreprocessor):
         return nb, resources
 
 
-    verdict_seconds = None     # how long the verdict process took (for the benchmark)
+    verdict_seconds: float | None = None     # how long the verdict process took (for the benchmark)
 
-    def _judgement(self, wanted, cells, resources):
+    def _judgement(self, wanted: Sequence[Check], cells: list[str], resources: dict[str, Any],
+                   ) -> Judgement:
         early = resources.pop(EARLY_KEY, None)
         if early is not None and early[0] == cells:    # execution changes outputs, not code
             (verdicts, report), self.verdict_seconds = early[1].result()
             return verdicts, report
-        return self.judge(wanted, cells)
+        return self.verdicts_of(wanted, cells)
 
-    def judge(self, wanted, cells):
+    def verdicts_of(self, wanted: Sequence[Check], cells: Sequence[str]) -> Judgement:
+        """(verdicts, report) of `wanted` on the student's code `cells`, within verdict_timeout."""
         start = time.perf_counter()
         result = run_checks(wanted, cells, load_timeout=self.load_timeout,
                             total_timeout=self.verdict_timeout)
@@ -114,18 +110,19 @@ class TrustedVerdict(NbGraderPreprocessor):
         return result
 
 
-def plan(nb, assignment):
+def plan(nb: NotebookNode, assignment: str,
+         ) -> tuple[dict[str, Check], list[NotebookNode], list[Check]]:
     """The chapter's checks by function name, the notebook's test cells, and the checks they
     ask for (in cell order, each once)."""
     checks = {check.name: check for check in chapter_checks(assignment)}
     test_cells = [cell for cell in nb.cells if cell.cell_type == "code" and is_test_cell(cell)]
     wanted = []
     for cell in test_cells:
-        name = cell.metadata.nbgrader.get("grade_id", "")[len(TEST_PREFIX):]
+        name = exercise_name(cell.metadata.nbgrader.get("grade_id", ""))
         if name in checks and checks[name] not in wanted:
             wanted.append(checks[name])
     return checks, test_cells, wanted
 
 
-def _error(ename, evalue):
+def _error(ename: str, evalue: str) -> NotebookNode:
     return new_output("error", ename=ename, evalue=evalue, traceback=[f"{ename}: {evalue}"])

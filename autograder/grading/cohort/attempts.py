@@ -31,12 +31,14 @@ LocalCluster the command starts, the scheduler keeps them all.)
 """
 
 import uuid
+from collections.abc import Callable, Iterator
+from typing import Any
 
 KILLS = 2                 # gradings of one submission that may end with their worker's death
 RESUBMISSIONS = 10        # times Dask may give up on one submission before the run does
 
 
-def local_cluster_config(self_test_timeout):
+def local_cluster_config(self_test_timeout: float) -> dict[str, str]:
     """Dask settings for the LocalCluster the command starts, in force while it runs.
 
     A worker killed by the notebook it grades is started again by its nanny, and offers work
@@ -52,15 +54,17 @@ def local_cluster_config(self_test_timeout):
             "distributed.scheduler.no-workers-timeout": f"{self_test_timeout + 60}s"}
 
 
-def _same(value):
+def _same(value: Any) -> Any:
     """A task that returns its argument: the scheduler keeps the argument to compute it again."""
     return value
 
 
-def attempt(topic, grade, *args):
-    """On a worker: `grade(*args)` (a result dict), unless gradings of this submission killed
-    KILLS workers already; then a failed result saying so, without grading."""
+def attempt(topic: str, grade: Callable[..., dict[str, Any]], *args: Any) -> dict[str, Any]:
+    """On a worker: `grade(*args)` (a `WorkerResult.to_json()`), unless gradings of this
+    submission killed KILLS workers already; then a failed result saying so, without grading."""
     from distributed import get_client, get_worker
+
+    from autograder.grading.cohort.worker import WorkerResult
 
     client, worker = get_client(), get_worker()
     deaths = _deaths(client, topic)
@@ -68,14 +72,14 @@ def attempt(topic, grade, *args):
         where = " and ".join(sorted({w for w in deaths.values()}))
         why = (f"its grading killed the worker twice (on {where}): not graded a third time; "
                f"the notebook may exhaust the grader's memory, see the workers' logs")
-        return {"ok": False, "files": {}, "log": "", "error": why, "stages": {}, "seconds": 0.0,
-                "worker": worker.address, "killed": sorted(deaths.values())}
+        return WorkerResult(ok=False, files={}, error=why, worker=worker.address,
+                            killed=sorted(deaths.values())).to_json()
     client.log_event(topic, {"start": worker.address, "key": worker.get_current_task(),
                              "id": uuid.uuid4().hex})
     return grade(*args)
 
 
-def _deaths(client, topic):
+def _deaths(client: Any, topic: str) -> dict[str, str]:
     """{start id: worker} of this submission's gradings that ended with their worker's death."""
     events = client.get_events(topic)
     deaths = {msg["death"]: msg["worker"] for _, msg in events if "death" in msg}
@@ -96,7 +100,9 @@ class Lost(Exception):
     """A submission Dask gave up on too often: the cluster keeps losing workers."""
 
 
-def grade_all(client, bundle, jobs, grade, **options):
+def grade_all(client: Any, bundle: Any, jobs: list[tuple[str, str, dict[str, bytes]]],
+              grade: Callable[..., dict[str, Any]],
+              **options: Any) -> Iterator[tuple[str, str, dict[str, Any] | Exception]]:
     """Grade each (student, digest, files) of `jobs` on the cluster with `grade(bundle, student,
     files)`; yield (student, digest, result) as each ends, where result is what `grade` returned
     or the exception the grading raised. `options` go to `Client.submit` (resources)."""
@@ -107,7 +113,8 @@ def grade_all(client, bundle, jobs, grade, **options):
     state = {"bundle": client.submit(_same, bundle, key=bundle_key, pure=False)}
     pending, jobs_of = as_completed(), {}
 
-    def submit(order, student, digest, files, lost):
+    def submit(order: int, student: str, digest: str, files: dict[str, bytes],
+               lost: int) -> None:
         # Graded in the order of `jobs` (Dask's own order among tasks submitted together is
         # arbitrary), a resubmitted one in its place.
         key = f"grade-{bundle.chapter}-{student}-{digest[:12]}" + (f"-again-{lost}" * bool(lost))
