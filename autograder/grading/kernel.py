@@ -12,7 +12,7 @@ from autograder.sandbox.bwrap import sandbox_user
 from autograder.sandbox.cgroups import ResourceGroup
 from autograder.sandbox.files import copy_plain_tree, remove_tree, scratch_dir
 from autograder.sandbox.limits import grading_limits
-from autograder.sandbox.process import processes_inside
+from autograder.sandbox.process import processes_inside, send_signal
 
 STDERR_QUOTED_LINES = 20      # of the kernel's stderr, quoted (escaped) in the grading log
 
@@ -115,10 +115,7 @@ class SandboxedKernelManager(BoundedChannelsKernelManager):
         if not (self.sandboxed and signum == signal.SIGINT and process):
             return await super()._async_signal_kernel(signum)
         for pid in processes_inside(process.pid):
-            try:
-                os.kill(pid, signum)
-            except (ProcessLookupError, PermissionError):
-                pass
+            send_signal(pid, signum)
 
     def memory_limit_hit(self) -> bool:
         if self._group:

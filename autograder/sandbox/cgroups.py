@@ -17,6 +17,7 @@ from pathlib import Path
 
 from autograder.sandbox import bwrap
 from autograder.sandbox.limits import Limits
+from autograder.sandbox.process import send_signal
 from autograder.sandbox.rlimits import CPU_NICE, memory_bound
 
 CGROUP_ROOT = Path("/sys/fs/cgroup")          # tests point this at a fake tree
@@ -258,10 +259,8 @@ class ResourceGroup:
                 if not pids:
                     break
                 for pid in pids:
-                    try:
-                        os.kill(int(pid), signal.SIGKILL)
-                    except (ProcessLookupError, PermissionError, ValueError):
-                        pass
+                    if pid.isdigit():
+                        send_signal(int(pid), signal.SIGKILL)
                 time.sleep(0.02)
             _rmdir(path)
         self.dirs = {}

@@ -20,6 +20,15 @@ def kill_group(proc: subprocess.Popen) -> None:
         pass
 
 
+def send_signal(pid: int, sig: int) -> None:
+    """Send `sig` to process `pid`, which may have ended already (or never been ours to signal:
+    a sandbox's process runs as another user once it has dropped root)."""
+    try:
+        os.kill(pid, sig)
+    except (ProcessLookupError, PermissionError):
+        pass
+
+
 def exit_status(proc: "subprocess.Popen | int | None", wait: float = 0.0) -> str:
     """'exit code N' or 'signal NAME' of an ended process (or of its return code); '' while it
     still runs."""

@@ -24,7 +24,7 @@ from typing import Any, TextIO
 from autograder.sandbox import bwrap, spawn
 from autograder.sandbox.cgroups import ResourceGroup, mechanisms
 from autograder.sandbox.limits import Limits
-from autograder.sandbox.process import descendants, exit_status, kill_group
+from autograder.sandbox.process import descendants, exit_status, kill_group, send_signal
 from autograder.sandbox.rlimits import memory_bound, process_bound
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -177,7 +177,7 @@ class Doctor:
 
         run = self.probe("leftover", marker, after=look)
         for pid in found:     # the promise failed: do not leave it running
-            _signal(pid, signal.SIGKILL)
+            send_signal(pid, signal.SIGKILL)
         held = bool(run.result.get("started")) and not found
         detail = "a daemon it started (own session) was gone when it ended" if held else \
             f"its daemon was still running (pid {', '.join(map(str, found))})" if found else \
@@ -351,13 +351,6 @@ class Doctor:
             print(f"{state} ({time.perf_counter() - start:.1f} s)",
                   file=self.out, flush=True)
         return rows
-
-
-def _signal(pid: int, sig: int) -> None:
-    try:
-        os.kill(pid, sig)
-    except (ProcessLookupError, PermissionError):
-        pass
 
 
 def _read(path: str | Path) -> bytes:
