@@ -1,5 +1,5 @@
-"""Chapter 2 reference: activation functions, a dense layer, a forward pass, and why linear
-layers collapse."""
+"""Chapter 2 reference: activation functions and their derivatives, a dense layer, a forward
+pass, and why linear layers collapse."""
 
 from collections.abc import Callable, Sequence
 
@@ -22,6 +22,38 @@ def relu(z: ArrayLike) -> np.ndarray:
     z = np.asarray(z, dtype=float)
     # np.where rather than np.maximum: it returns an ndarray even for a scalar z.
     return np.where(z > 0, z, 0.0)
+
+
+# The activations activation_derivative knows, by the names Keras gives them.
+DERIVATIVE_NAMES = ("linear", "sigmoid", "tanh", "relu")
+
+
+def _sigmoid_slope(z: np.ndarray) -> np.ndarray:
+    """sigmoid'(z) = e / (1 + e)^2 with e = e^{-|z|}: the same value as sigmoid(z)(1 -
+    sigmoid(z)) (the slope is symmetric about 0), but nothing overflows, and far from 0 it keeps
+    its relative accuracy where 1 - sigmoid(z) would round to 0."""
+    with np.errstate(under="ignore"):
+        e = np.exp(-np.abs(z))
+        return e / (1.0 + e) ** 2
+
+
+def activation_derivative(name: str, z: ArrayLike) -> np.ndarray:
+    """g'(z) element-wise for the activation g called `name` ("linear", "sigmoid", "tanh" or
+    "relu"); same shape as z, an np.ndarray. relu'(0) = 0, as TensorFlow's gradient gives; an
+    unknown name raises ValueError."""
+    z = np.asarray(z, dtype=float)
+    if name == "linear":
+        slope = np.ones_like(z)
+    elif name == "sigmoid":
+        slope = _sigmoid_slope(z)
+    elif name == "tanh":
+        # tanh(z) = 2 sigmoid(2z) - 1, so tanh'(z) = 4 sigmoid'(2z) = 1 - tanh(z)^2.
+        slope = 4.0 * _sigmoid_slope(2.0 * z)
+    elif name == "relu":
+        slope = np.where(z > 0, 1.0, 0.0)
+    else:
+        raise ValueError(f"unknown activation {name!r}; one of {', '.join(DERIVATIVE_NAMES)}")
+    return np.asarray(slope)    # for a number z, a 0-d array rather than a NumPy scalar
 
 
 def dense(a_in: ArrayLike, W: ArrayLike, b: ArrayLike, g: Activation) -> np.ndarray:

@@ -1,4 +1,5 @@
-"""Chapter 6 reference: a gradient-descent step, an Adam step (Kingma and Ba) and a minimiser."""
+"""Chapter 6 reference: a gradient-descent step, a momentum step, an Adam step (Kingma and Ba)
+and a minimiser."""
 
 from collections.abc import Callable
 from typing import Any
@@ -22,6 +23,23 @@ def gradient_descent_step(w: ArrayLike, grad: ArrayLike, alpha: float) -> np.nda
     w = np.asarray(w, dtype=float)
     grad = _same_shape("grad", grad, w)
     return w - alpha * grad
+
+
+def momentum_step(w: ArrayLike, grad: ArrayLike, velocity: ArrayLike, alpha: float,
+                  beta: float = 0.9) -> tuple[np.ndarray, np.ndarray]:
+    """One step of gradient descent with momentum, in Keras' convention (keras.optimizers.SGD
+    with momentum=beta); returns new arrays (w_new, velocity_new).
+
+        velocity_new = beta velocity - alpha grad      the velocity: a decaying sum of steps
+        w_new = w + velocity_new
+
+    velocity is zero before the first step; beta = 0 is plain gradient descent.
+    """
+    w = np.asarray(w, dtype=float)
+    grad = _same_shape("grad", grad, w)
+    velocity = _same_shape("velocity", velocity, w)
+    velocity_new = beta * velocity - alpha * grad
+    return w + velocity_new, velocity_new
 
 
 def adam_step(w: ArrayLike, grad: ArrayLike, m: ArrayLike, v: ArrayLike, t: int,

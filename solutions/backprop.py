@@ -1,7 +1,10 @@
-"""Chapter 8 reference: the numerical derivative, a scalar autodiff `Value`, and a two-layer
-network's gradients."""
+"""Chapter 8 reference: the numerical derivative, a scalar autodiff `Value`, a two-layer
+network's gradients, a dense layer's backward pass over a batch, and a gradient check."""
 
 from collections.abc import Callable
+
+import numpy as np
+import numpy.typing as npt
 
 RELU_GRADIENT_AT_0 = 0.0   # the course's convention, as TensorFlow's: relu'(0) = 0
 
@@ -144,3 +147,46 @@ def two_layer_gradients(x: float, y: float, w1: float, b1: float, w2: float, b2:
     dJ_db1 = dJ_dz1
     return {"J": float(J), "dJ_dw1": float(dJ_dw1), "dJ_db1": float(dJ_db1),
             "dJ_dw2": float(dJ_dw2), "dJ_db2": float(dJ_db2)}
+
+
+ACTIVATIONS = ("linear", "relu", "sigmoid")
+
+
+def dense_backward(a_in: npt.ArrayLike, W: npt.ArrayLike, b: npt.ArrayLike, dA: npt.ArrayLike,
+                   g: str) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.float64],
+                                    npt.NDArray[np.float64]]:
+    """(dA_in, dW, db) for A = g(a_in @ W + b) over a batch: a_in (m, n), W (n, u), b (u,),
+    dA = dJ/dA (m, u). dZ = dA * g'(Z); dW = a_in.T @ dZ and db = dZ summed over the examples
+    (the cost's 1/m is already in dA); dA_in = dZ @ W.T. An unknown g raises ValueError."""
+    if g not in ACTIVATIONS:
+        raise ValueError(f"unknown activation {g!r}: expected one of {', '.join(ACTIVATIONS)}")
+    a_in, W, dA = (np.asarray(x, dtype=float) for x in (a_in, W, dA))
+    z = a_in @ W + np.asarray(b, dtype=float)
+    if g == "linear":
+        dZ = dA
+    elif g == "relu":
+        dZ = dA * np.where(z > 0, 1.0, RELU_GRADIENT_AT_0)
+    else:
+        # sigmoid(z) = 1 / (1 + exp(-z)), written with exp(-|z|) so that no z overflows.
+        e = np.exp(-np.abs(z))
+        a = np.where(z >= 0, 1 / (1 + e), e / (1 + e))
+        dZ = dA * a * (1 - a)      # sigmoid' = a (1 - a), from the activation a, not from z
+    return dZ @ W.T, a_in.T @ dZ, dZ.sum(axis=0)
+
+
+def gradient_check(f: Callable[[npt.NDArray[np.float64]], float],
+                   grad: Callable[[npt.NDArray[np.float64]], npt.ArrayLike],
+                   w: npt.ArrayLike, epsilon: float = 1e-6) -> float:
+    """The largest relative error |a - n| / max(|a|, |n|) over the entries of the 1-D w, between
+    the analytic a = grad(w) and the central difference n of f nudging one entry at a time (0
+    where both are 0)."""
+    w = np.asarray(w, dtype=float)
+    analytic = np.asarray(grad(w.copy()), dtype=float).reshape(w.shape)
+    numeric = np.empty_like(w)
+    for i in range(w.size):
+        nudge = np.zeros_like(w)
+        nudge[i] = epsilon
+        numeric[i] = (f(w + nudge) - f(w - nudge)) / (2 * epsilon)
+    scale = np.maximum(np.abs(analytic), np.abs(numeric))
+    error = np.divide(np.abs(analytic - numeric), scale, out=np.zeros_like(w), where=scale > 0)
+    return float(error.max(initial=0.0))

@@ -1,5 +1,6 @@
 """Chapter 7 reference: 1-D and 2-D convolution (cross-correlation), a 1-D convolutional layer
-with shared weights, and the EKG classifier of the lecture."""
+with shared weights, a 2-D layer with channels and 'same' padding, the receptive field of a
+stack of 1-D convolutions, and the EKG classifier of the lecture."""
 
 import os
 from collections.abc import Callable
@@ -12,9 +13,9 @@ if TYPE_CHECKING:
     from tensorflow import keras
 
 
-def _stride(stride: int) -> int:
+def _stride(stride: int, name: str = "stride") -> int:
     if isinstance(stride, bool) or int(stride) != stride or stride < 1:
-        raise ValueError(f"stride must be a whole number >= 1, got {stride!r}")
+        raise ValueError(f"{name} must be a whole number >= 1, got {stride!r}")
     return int(stride)
 
 
@@ -79,6 +80,66 @@ def conv1d_layer(x: ArrayLike, W: ArrayLike, b: ArrayLike, stride: int,
                            axis=-1) for example in batch]) + b
     a = np.asarray(g(z), dtype=float)
     return a if x.ndim == 2 else a[0]
+
+
+def _same_padding(size: int, k: int, stride: int) -> tuple[int, int]:
+    """tf.nn.conv2d's 'SAME' padding along one axis: ceil(size / stride) outputs, the zeros
+    split as evenly as possible, the odd one at the end (bottom or right)."""
+    outputs = -(-size // stride)
+    total = max((outputs - 1) * stride + k - size, 0)
+    return total // 2, total - total // 2
+
+
+def conv2d_layer(images: ArrayLike, W: ArrayLike, b: ArrayLike, stride: int = 1,
+                 padding: str = "valid") -> np.ndarray:
+    """A 2-D convolutional layer without activation, as tf.nn.conv2d plus a bias.
+
+    images (m, H, W, C), W (kh, kw, C, F), b (F,); returns z of shape (m, H', W', F) with
+    z[n, r, c, f] = sum_{i, j, ch} padded[n, r s + i, c s + j, ch] W[i, j, ch, f] + b[f],
+    the same stride s along both axes. padding "valid": no padding, H' = (H - kh) // s + 1;
+    "same": zeros around the images so that H' = ceil(H / s), the odd zero row (column) at the
+    bottom (right), as TensorFlow pads. Any other padding raises ValueError.
+    """
+    images, W, b = (np.asarray(a, dtype=float) for a in (images, W, b))
+    stride = _stride(stride)
+    if images.ndim != 4 or W.ndim != 4 or W.shape[2] != images.shape[3] or \
+            b.shape != (W.shape[3],) or 0 in W.shape[:2]:
+        raise ValueError(f"images must be (m, H, W, C), W (kh, kw, C, F) and b (F,), got "
+                         f"{images.shape}, {W.shape} and {b.shape}")
+    (_, height, width, _), (kh, kw, _, _) = images.shape, W.shape
+    if padding == "same":
+        rows, cols = _same_padding(height, kh, stride), _same_padding(width, kw, stride)
+        images = np.pad(images, ((0, 0), rows, cols, (0, 0)))
+    elif padding != "valid":
+        raise ValueError(f"padding must be 'valid' or 'same', got {padding!r}")
+    if kh > images.shape[1] or kw > images.shape[2]:
+        raise ValueError(f"the kernel {W.shape[:2]} does not fit in the images {images.shape}")
+    out_h = (images.shape[1] - kh) // stride + 1
+    out_w = (images.shape[2] - kw) // stride + 1
+    z = np.zeros((images.shape[0], out_h, out_w, W.shape[3]))
+    for i in range(kh):            # one shifted, strided copy of the images per kernel tap
+        for j in range(kw):
+            shifted = images[:, i:i + (out_h - 1) * stride + 1:stride,
+                             j:j + (out_w - 1) * stride + 1:stride, :]
+            z += shifted @ W[i, j]     # (m, H', W', C) @ (C, F): the channels summed
+    return z + b
+
+
+def receptive_field(layers: list[tuple[int, int]]) -> tuple[int, int]:
+    """(size, step) of one unit of the last of a stack of 1-D valid convolutions, given as
+    [(kernel_size, stride), ...] from the input up.
+
+    size: the span of input samples one last-layer unit sees, first to last inclusive; step:
+    how far apart in the input two neighbouring last-layer units start. Going up one layer of
+    kernel k and stride s, a unit sees k units below, each one step apart, so the size grows
+    by (k - 1) * step and the step is multiplied by s. No layers: one sample, step 1.
+    """
+    size, step = 1, 1
+    for kernel_size, stride in layers:
+        kernel_size, stride = _stride(kernel_size, "kernel_size"), _stride(stride)
+        size += (kernel_size - 1) * step
+        step *= stride
+    return size, step
 
 
 def build_ekg_classifier(n_samples: int = 100) -> "keras.Model":

@@ -1,5 +1,5 @@
-"""Chapter 1 reference: logistic regression, its cost and gradient, gradient descent, and a Keras
-binary classifier."""
+"""Chapter 1 reference: logistic regression, its cost and gradient, gradient descent (full batch
+and mini-batch), and a Keras binary classifier."""
 
 import os
 from typing import TYPE_CHECKING
@@ -81,6 +81,33 @@ def gradient_descent(X: ArrayLike, y: ArrayLike, w_in: ArrayLike, b_in: float, a
         # Both gradients come from the same (w, b): a simultaneous update.
         w = w - alpha * dj_dw
         b = b - alpha * dj_db
+        J_history.append(compute_cost(X, y, w, b))
+    return w, b, np.array(J_history)
+
+
+def minibatch_gradient_descent(X: ArrayLike, y: ArrayLike, w_in: ArrayLike, b_in: float,
+                               alpha: float, epochs: int, batch_size: int,
+                               ) -> tuple[np.ndarray, float, np.ndarray]:
+    """What Keras' fit(batch_size=..., shuffle=False) does with SGD: return (w, b, J_history).
+
+    Each epoch walks the examples in order in batches of batch_size (the last one smaller when
+    batch_size does not divide m) and takes one gradient step per batch on that batch's mean cost.
+    J_history[e] is the cost on all of X after epoch e + 1. w_in is copied, never modified.
+    """
+    X = np.asarray(X, dtype=float)
+    y = np.asarray(y, dtype=float)
+    if batch_size < 1:
+        raise ValueError(f"batch_size must be at least 1, got {batch_size}")
+    w = np.array(w_in, dtype=float)  # a copy: the caller's w_in stays as it was
+    b = float(b_in)
+    J_history = []
+    for _ in range(epochs):
+        for start in range(0, X.shape[0], batch_size):
+            # A slice past the end stops at m: the last batch holds what is left.
+            batch = slice(start, start + batch_size)
+            dj_dw, dj_db = compute_gradient(X[batch], y[batch], w, b)
+            w = w - alpha * dj_dw
+            b = b - alpha * dj_db
         J_history.append(compute_cost(X, y, w, b))
     return w, b, np.array(J_history)
 

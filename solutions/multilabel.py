@@ -1,5 +1,6 @@
-"""Chapter 5 reference: multi-label predictions, their cost from logits, Hamming accuracy, and a
-classifier with one sigmoid output per label."""
+"""Chapter 5 reference: multi-label predictions, their cost from logits (plain and with a weight
+on each label's positives), Hamming accuracy, and a classifier with one sigmoid output per
+label."""
 
 from typing import TYPE_CHECKING
 
@@ -37,6 +38,31 @@ def multilabel_cost(logits: ArrayLike, Y: ArrayLike) -> float:
         raise ValueError("need at least one logit")
     with np.errstate(under="ignore"):
         loss = np.maximum(z, 0) - z * y + np.log1p(np.exp(-np.abs(z)))
+    return float(np.mean(loss))
+
+
+def weighted_multilabel_cost(logits: ArrayLike, Y: ArrayLike, pos_weight: ArrayLike) -> float:
+    """Mean over every (example, label) entry of -[q_j y log g(z) + (1 - y) log(1 - g(z))],
+    from logits; a float. q = pos_weight, shape (k,): label j's positives weigh q_j, its
+    negatives 1 (tf.nn.weighted_cross_entropy_with_logits' convention).
+
+    -log g(z) = softplus(-z) and -log(1 - g(z)) = softplus(z), with softplus(z) = max(z, 0) +
+    log(1 + e^{-|z|}) finite for any finite z, and softplus(-z) = softplus(z) - z.
+    """
+    z = np.asarray(logits, dtype=float)
+    y = np.asarray(Y, dtype=float)
+    q = np.asarray(pos_weight, dtype=float)
+    if z.ndim != 2 or y.shape != z.shape:
+        raise ValueError(f"logits and Y must both be (m, k), got {z.shape} and {y.shape}")
+    if q.shape != (z.shape[1],):
+        raise ValueError(f"pos_weight must have one weight per label, shape ({z.shape[1]},), "
+                         f"got {q.shape}")
+    if z.size == 0:
+        raise ValueError("need at least one logit")
+    with np.errstate(under="ignore"):
+        softplus = np.maximum(z, 0) + np.log1p(np.exp(-np.abs(z)))
+    # q broadcasts along the last axis: one weight per label (column), the same for every example.
+    loss = q * y * (softplus - z) + (1 - y) * softplus
     return float(np.mean(loss))
 
 

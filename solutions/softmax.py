@@ -1,5 +1,5 @@
-"""Chapter 3 reference: softmax, the sparse categorical cross-entropy, its gradient for softmax
-regression, and a Keras digit classifier."""
+"""Chapter 3 reference: softmax, the sparse categorical cross-entropy, its gradients (with
+respect to the logits, and for softmax regression), and a Keras digit classifier."""
 
 import os
 from typing import TYPE_CHECKING
@@ -83,6 +83,23 @@ def softmax_gradient(X: ArrayLike, y: ArrayLike, W: ArrayLike, b: ArrayLike,
     error = softmax(X @ W + b)               # a, one row per example ...
     error[np.arange(m), y] -= 1.0            # ... minus e_y: a - e_y
     return X.T @ error / m, error.sum(axis=0) / m
+
+
+def softmax_cross_entropy_gradient(z: ArrayLike, y: ArrayLike) -> np.ndarray:
+    """dJ/dz, shape (m, k), of J = (1/m) sum_i -log softmax(z_i)[y_i]: z (m, k) logits, y (m,)
+    class ids.
+
+    Row i is (a_i - e_{y_i}) / m: example i's loss gradient a - e_y, times the 1/m of the mean,
+    since z_i enters J only through example i's loss.
+    """
+    z = np.asarray(z, dtype=float)
+    if z.ndim != 2 or z.shape[0] == 0 or z.shape[1] == 0:
+        raise ValueError(f"z must be (m, k) with m, k >= 1, got {z.shape}")
+    m, k = z.shape
+    y = _class_ids(y, m, k)
+    error = softmax(z)                       # a, one row per example (max-shifted: no overflow)
+    error[np.arange(m), y] -= 1.0            # a - e_y
+    return error / m
 
 
 def build_digit_classifier() -> "keras.Model":

@@ -1,4 +1,5 @@
-"""Chapter 4 reference: log-sum-exp, log-softmax and the cross-entropies computed from logits."""
+"""Chapter 4 reference: log-sum-exp, log-softmax, log-sigmoid and the cross-entropies computed
+from logits."""
 
 import numpy as np
 from numpy.typing import ArrayLike
@@ -42,6 +43,19 @@ def log_softmax(z: ArrayLike) -> np.ndarray:
         e = np.exp(z)
         np.put_along_axis(e, i, 0.0, axis=-1)  # as in log_sum_exp: log1p over the other terms
         return z - np.log1p(np.sum(e, axis=-1, keepdims=True))
+
+
+def log_sigmoid(z: ArrayLike) -> np.ndarray:
+    """log(sigmoid(z)) = -softplus(-z) element-wise, as min(z, 0) - log(1 + e^{-|z|}); same shape
+    as z.
+
+    The exponent -|z| is never positive, so e^{-|z|} cannot overflow; log1p keeps the digits of
+    log(1 + u) for tiny u, so far above zero the result is -e^{-z} (not 0), and far below it is
+    z - e^{z}, which rounds to z.
+    """
+    z = np.asarray(z, dtype=float)
+    with np.errstate(under="ignore"):
+        return np.minimum(z, 0) - np.log1p(np.exp(-np.abs(z)))
 
 
 def softmax_cross_entropy_with_logits(logits: ArrayLike, y: ArrayLike) -> float:

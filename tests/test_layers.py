@@ -27,7 +27,8 @@ LAYERS = [
     {"catalog", "exercise_commands", "cli", "__main__", "__init__"},
 ]
 # Files that are copied into a sandbox as companions: standard library and NumPy only.
-COMPANIONS = ["channel.py", "checks/elementary_functions.py", "checks/adam_functions.py",
+COMPANIONS = ["channel.py", "checks/adapters.py", "checks/elementary_functions.py",
+              "checks/adam_functions.py", "checks/backprop_functions.py",
               "checks/backprop_interpreter.py", "checks/keras_protocol.py"]
 
 

@@ -1,5 +1,6 @@
 """Checks for the `activations` chapter: ReLU, a dense layer, a forward pass, collapsed layers,
-a ReLU network built by hand, and the output layer for a kind of target."""
+a ReLU network built by hand, the output layer for a kind of target, and the activations'
+derivatives."""
 
 import re
 from collections.abc import Sequence
@@ -9,8 +10,17 @@ import numpy as np
 
 import solutions.activations
 from autograder.channel import NamedCallable
-from autograder.checks import elementary_functions
-from autograder.checks.base import Case, Check, Mismatch, expect_array, expect_tuple, fmt
+from autograder.checks import adapters, elementary_functions
+from autograder.checks.base import (
+    Case,
+    Check,
+    Mismatch,
+    expect_array,
+    expect_tuple,
+    expect_value,
+    fmt,
+)
+from autograder.sandbox.runner import Call
 
 # Matrix products summed in another order (loops over units, np.dot, np.einsum) differ from
 # the reference by rounding only, ~1e-15 on the O(1) values used here, far inside Check's default
@@ -371,5 +381,69 @@ class OutputLayerFor(Check):
                            f"{why_not(target, activation, *read)}")
 
 
+# The adapter of a call that must raise (the backprop chapter's dense_backward uses it too): the
+# child returns the name of the exception the student's function raised.
+EXCEPTION_RAISED = NamedCallable(adapters, "exception_raised")
+
+
+class ActivationDerivative(Check):
+    """Compared with the reference entry by entry: every correct formula (sigma (1 - sigma),
+    e^{-z} / (1 + e^{-z})^2, 1 - tanh^2, 4 sigma'(2z)) agrees to rounding. Far from 0 the slopes
+    are below 1e-17, so the absolute tolerance accepts both 0 and the tiny exact value; a formula
+    that overflows there (e^{1000}, cosh(1000)) is rejected by its warning, as the task says. A
+    name the task does not list must raise ValueError: that call is judged by the name of the
+    exception it raised."""
+
+    reference = solutions.activations.activation_derivative
+
+    def cases(self, rng: np.random.Generator) -> list[Case]:
+        m, n = int(rng.integers(2, 6)), int(rng.integers(2, 6))
+        ordinary = np.array([-2.0, -0.5, 0.25, 1.0, 3.0])
+        return [
+            Case("sigmoid' at z = [-2, -0.5, 0.25, 1, 3]", ("sigmoid", ordinary)),
+            Case("tanh' at z = [-2, -0.5, 0.25, 1, 3]", ("tanh", ordinary)),
+            Case("relu' at z = [-2, -0.5, 0.25, 1, 3]", ("relu", ordinary)),
+            Case("linear' of a 2x3 array: an array of ones, same shape",
+                 ("linear", np.array([[1.0, -1.0, 0.0], [-3.0, 2.5, -0.1]]))),
+            Case("sigmoid' of a Python list of ints [[1, -1], [-2, 2]]",
+                 ("sigmoid", [[1, -1], [-2, 2]])),
+            Case("tanh' of a number z = 0.5", ("tanh", 0.5)),
+            Case("relu' of a negative number z = -3.0", ("relu", -3.0)),
+            *(Case(f"{name}' of a random {m}x{n} array", (name, rng.normal(0, 3, size=(m, n))),
+                   kind="random") for name in solutions.activations.DERIVATIVE_NAMES),
+            Case("relu' at z = 0 exactly: 0, as TensorFlow's gradient gives",
+                 ("relu", np.array([-1.0, 0.0, 1e-300, 2.0])), kind="edge"),
+            Case("sigmoid' far from 0, z = [-1000, -40, 40, 1000]: about 0, without overflow",
+                 ("sigmoid", np.array([-1000.0, -40.0, 40.0, 1000.0])), kind="edge"),
+            Case("tanh' far from 0, z = [-1000, -20, 20, 1000]: about 0, without overflow",
+                 ("tanh", np.array([-1000.0, -20.0, 20.0, 1000.0])), kind="edge"),
+            Case("linear' of a 2x2x3 array", ("linear", np.linspace(-3, 3, 12).reshape(2, 2, 3)),
+                 kind="edge"),
+            Case("linear' of a number z = 2.5", ("linear", 2.5), kind="edge"),
+            Case('a name the task does not list, "swish": raises ValueError',
+                 ("swish", np.array([-1.0, 0.0, 1.0])), kind="edge"),
+        ]
+
+    def make_calls(self, rng: np.random.Generator) -> tuple[list[Case], list[Call]]:
+        cases, calls = super().make_calls(rng)
+        for call, case in zip(calls, cases):
+            if case.args[0] not in solutions.activations.DERIVATIVE_NAMES:
+                call.adapter = EXCEPTION_RAISED
+        return cases, calls
+
+    def expected(self, case: Case) -> Any:
+        if case.args[0] not in solutions.activations.DERIVATIVE_NAMES:
+            return "ValueError"
+        return super().expected(case)
+
+    def compare(self, case: Case, expected: Any, actual: Any) -> None:
+        if isinstance(expected, str):
+            if actual != expected:
+                raise Mismatch(f"name = {case.args[0]!r} is not an activation the task lists: "
+                               f"expected a ValueError, got {fmt(actual)}")
+            return
+        expect_value(actual, expected, rtol=self.rtol, atol=self.atol, name=f"{case.args[0]}'")
+
+
 CHECKS = [Relu(), Dense(), Sequential(), CollapseLinear(), PiecewiseLinearLayers(),
-          OutputLayerFor()]
+          OutputLayerFor(), ActivationDerivative()]

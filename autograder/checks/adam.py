@@ -1,4 +1,5 @@
-"""Checks for the `adam` chapter: a gradient-descent step, an Adam step and a minimiser."""
+"""Checks for the `adam` chapter: a gradient-descent step, a momentum step, an Adam step and a
+minimiser."""
 
 from typing import Any
 
@@ -63,6 +64,68 @@ class GradientDescentStep(Check):
             Case("gradients of very different sizes [1e4, 1, 1e-4]",
                  (np.array([1.0, 1.0, 1.0]), np.array([1e4, 1.0, 1e-4]), 1e-3), kind="edge"),
         ]
+
+
+def momentum_cases(rng: np.random.Generator) -> list[Case]:
+    """Every kind of input momentum_step meets: the first and later steps, beta, edges."""
+    n, shape = int(rng.integers(3, 9)), (int(rng.integers(2, 5)), int(rng.integers(2, 5)))
+    g_long = np.array([2.0, -0.5])
+    return [
+        Case("w = [1, 2], grad = [0.5, -1], velocity = [0.2, -0.1], alpha = 0.1, beta = 0.5",
+             (np.array([1.0, 2.0]), np.array([0.5, -1.0]), np.array([0.2, -0.1]), 0.1, 0.5)),
+        Case("the default beta = 0.9, on the lecture's bowl at w = [-8, 2]",
+             (np.array([-8.0, 2.0]), np.array([-8.0, 40.0]), np.array([0.3, -0.5]), 0.02)),
+        Case("beta by keyword: beta = 0.99",
+             (np.array([0.5, -1.5, 3.0]), np.array([1.0, 0.25, -2.0]), np.array([-0.4, 0.1, 0.6]),
+              0.05), {"beta": 0.99}),
+        Case("a 2x3 array of parameters (a weight matrix)",
+             (np.array([[1.0, -0.5, 2.0], [0.0, 0.25, -1.0]]),
+              np.array([[0.3, -1.2, 0.05], [2.0, 0.0, -0.7]]),
+              np.array([[0.1, 0.0, -0.2], [0.05, 0.3, -0.1]]), 0.1)),
+        Case(f"random w, grad and velocity of {n} parameters",
+             (rng.normal(size=n), rng.normal(size=n), rng.normal(0, 0.1, size=n),
+              float(rng.uniform(0.001, 0.5)), float(rng.uniform(0.5, 0.99))), kind="random"),
+        Case(f"random {shape[0]}x{shape[1]} arrays, default beta",
+             (rng.normal(size=shape), rng.normal(size=shape), rng.normal(0, 0.1, size=shape),
+              float(rng.uniform(0.001, 0.5))), kind="random"),
+        Case("the first step: velocity 0, so the step is gradient descent's",
+             (np.array([3.0, -1.0]), np.array([1.0, -4.0]), np.zeros(2), 0.1), kind="edge"),
+        Case("beta = 0: gradient descent, the old velocity forgotten",
+             (np.array([3.0, -1.0]), np.array([1.0, -4.0]), np.array([0.7, 0.2]), 0.1, 0.0),
+             kind="edge"),
+        Case("a zero gradient: w coasts on its velocity, which decays",
+             (np.array([1.5, -2.5]), np.zeros(2), np.array([0.4, -0.2]), 0.3), kind="edge"),
+        Case("alpha = 0: only the velocity moves w",
+             (np.array([1.5, -2.5]), np.array([4.0, 4.0]), np.array([-0.1, 0.3]), 0.0, 0.8),
+             kind="edge"),
+        Case("the velocity after 100 steps of the constant gradient [2, -0.5]: near its limit "
+             "-alpha g / (1 - beta)",
+             (np.array([1.0, 1.0]), g_long, -0.01 * g_long * (1 - 0.9 ** 100) / (1 - 0.9), 0.01),
+             kind="edge"),
+        Case("gradients of very different sizes [1e4, 1, 1e-4]",
+             (np.array([1.0, 1.0, 1.0]), np.array([1e4, 1.0, 1e-4]),
+              np.array([-5.0, 1e-3, 1e-7]), 1e-3), kind="edge"),
+        Case("one parameter", (np.array([2.0]), np.array([-8.0]), np.array([0.5]), 0.25, 0.5),
+             kind="edge"),
+    ]
+
+
+class MomentumStep(Check):
+    reference = solutions.adam.momentum_step
+
+    def cases(self, rng: np.random.Generator) -> list[Case]:
+        return momentum_cases(rng)
+
+    def compare(self, case: Case, expected: Any, actual: Any) -> None:
+        actual = expect_tuple(actual, ("w_new", "velocity_new"))
+        w, grad, velocity, alpha = case.args[:4]
+        w_new, velocity_new = expected
+        # velocity first: a sign convention or a missing factor shows there before it shows in w.
+        # Its scale includes w's, so that velocity_new computed as w_new - w is not refused
+        # for the rounding of that difference.
+        expect_scaled(actual[1], velocity_new, size(velocity, alpha * grad, velocity_new, w),
+                      "velocity_new")
+        expect_scaled(actual[0], w_new, size(w, w_new - w), "w_new")
 
 
 def adam_cases(rng: np.random.Generator) -> list[Case]:
@@ -212,4 +275,4 @@ class Minimize(Check):
         expect_scaled(w, expected[0], scale, "w (the last point of the path)")
 
 
-CHECKS = [GradientDescentStep(), AdamStep(), Minimize()]
+CHECKS = [GradientDescentStep(), MomentumStep(), AdamStep(), Minimize()]

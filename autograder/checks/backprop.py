@@ -1,5 +1,5 @@
-"""Checks for the `backprop` chapter: the numerical derivative, the Value class, and a two-layer
-network's gradients."""
+"""Checks for the `backprop` chapter: the numerical derivative, the Value class, a two-layer
+network's gradients, a dense layer's backward pass and a gradient check."""
 
 from typing import Any
 
@@ -7,7 +7,12 @@ import numpy as np
 
 import solutions.backprop
 from autograder.channel import NamedCallable
-from autograder.checks import backprop_interpreter, elementary_functions
+from autograder.checks import (
+    adapters,
+    backprop_functions,
+    backprop_interpreter,
+    elementary_functions,
+)
 from autograder.checks.backprop_graphs import (
     Program,
     division_graph,
@@ -30,7 +35,15 @@ from autograder.checks.backprop_graphs import (
     uneven_paths_graph,
 )
 from autograder.checks.backprop_interpreter import run_graph_program
-from autograder.checks.base import Case, Check, Mismatch, expect_scalar, fmt
+from autograder.checks.base import (
+    Case,
+    Check,
+    Mismatch,
+    expect_array,
+    expect_scalar,
+    expect_tuple,
+    fmt,
+)
 from autograder.sandbox.runner import Call
 
 EPS = np.finfo(float).eps
@@ -216,4 +229,165 @@ class TwoLayerGradients(Check):
                           name=key)
 
 
-CHECKS = [NumericalDerivative(), ValueCheck(), TwoLayerGradients()]
+# ----------------------------------------------------------------------------------------------
+# dense_backward
+
+# The adapter of the call that must raise: the child returns the name of what was raised.
+EXCEPTION_RAISED = NamedCallable(adapters, "exception_raised")
+GRADIENT_NAMES = ("dA_in", "dW", "db")
+
+
+def dense_case(label: str, a_in: Any, W: Any, b: Any, dA: Any, g: str,
+               kind: str = "fixed") -> Case:
+    return Case(label, tuple(np.array(x, dtype=float) for x in (a_in, W, b, dA)) + (g,),
+                kind=kind)
+
+
+class DenseBackward(Check):
+    """Compared entry by entry with the reference; the tolerance (1e-9 of the largest entry of
+    each gradient) leaves room for any order of the sums (loops, einsum, matrix products) and
+    for any correct way of writing sigmoid'."""
+
+    reference = solutions.backprop.dense_backward
+
+    def cases(self, rng: np.random.Generator) -> list[Case]:
+        def batch(m: int, n: int, u: int) -> tuple[Any, Any, Any, Any]:
+            return (rng.normal(0, 1, (m, n)), rng.normal(0, 1, (n, u)), rng.normal(0, 1, u),
+                    rng.normal(0, 1, (m, u)))
+
+        m, n, u = (int(v) for v in rng.integers(2, 7, 3))
+        a_lecture = [[1.0, 2.0, -1.0], [0.5, -1.0, 2.0]]
+        W_lecture = [[0.2, -0.5], [0.4, 0.1], [-0.3, 0.6]]
+        b_lecture, dA_lecture = [0.1, -0.2], [[0.5, -1.0], [2.0, 0.25]]
+        square: tuple[Any, Any, Any, Any] = (
+            np.arange(9.0).reshape(3, 3) / 4 - 1,
+            [[0.5, -1.0, 0.25], [1.5, 0.5, -0.5], [-1.0, 2.0, 0.75]], [0.1, -0.2, 0.3],
+            [[1.0, -2.0, 0.5], [0.25, 1.0, -1.5], [2.0, 0.5, 1.0]])
+        return [
+            dense_case("m = 2 examples, n = 3 inputs, u = 2 units, relu", a_lecture, W_lecture,
+                       b_lecture, dA_lecture, "relu"),
+            dense_case("the same batch, sigmoid", a_lecture, W_lecture, b_lecture, dA_lecture,
+                       "sigmoid"),
+            dense_case("the same batch, linear", a_lecture, W_lecture, b_lecture, dA_lecture,
+                       "linear"),
+            *(dense_case(f"a random batch m = {m}, n = {n}, u = {u}, {g}", *batch(m, n, u), g,
+                         kind="random") for g in ("linear", "relu", "sigmoid")),
+            *(dense_case(f"a square batch m = n = u = 3 (a transpose shows), {g}", *square, g,
+                         kind="edge") for g in ("linear", "relu", "sigmoid")),
+            dense_case("one example (m = 1), relu", [[1.5, -0.5, 2.0]], W_lecture, b_lecture,
+                       [[1.0, -3.0]], "relu", kind="edge"),
+            dense_case("z exactly 0 in two entries: relu'(0) = 0", [[1.0, 2.0], [2.0, 1.0]],
+                       [[1.0, -1.0], [0.5, 2.0]], [-2.0, -3.0], [[1.0, 2.0], [3.0, -4.0]],
+                       "relu", kind="edge"),
+            dense_case("large |z| (up to 40) with sigmoid", [[4.0, -2.0], [-4.0, 1.0]],
+                       [[10.0, -5.0], [0.0, 3.0]], [0.0, 1.0], [[1.0, -1.0], [0.5, 2.0]],
+                       "sigmoid", kind="edge"),
+            dense_case("one unit (u = 1), sigmoid", *batch(4, 3, 1), "sigmoid", kind="edge"),
+            dense_case("one input (n = 1), relu", *batch(4, 1, 3), "relu", kind="edge"),
+            dense_case('an unknown activation g = "tanh" raises ValueError', a_lecture,
+                       W_lecture, b_lecture, dA_lecture, "tanh", kind="edge"),
+        ]
+
+    def make_calls(self, rng: np.random.Generator) -> tuple[list[Case], list[Call]]:
+        cases, calls = super().make_calls(rng)
+        for call, case in zip(calls, cases):
+            if case.args[4] not in solutions.backprop.ACTIVATIONS:
+                call.adapter = EXCEPTION_RAISED
+        return cases, calls
+
+    def expected(self, case: Case) -> Any:
+        if case.args[4] not in solutions.backprop.ACTIVATIONS:
+            return "ValueError"
+        return super().expected(case)
+
+    def compare(self, case: Case, expected: Any, actual: Any) -> None:
+        if isinstance(expected, str):
+            if actual != expected:
+                raise Mismatch(f"g = {case.args[4]!r} is not an activation the task names: "
+                               f"expected a ValueError, got {fmt(actual)}")
+            return
+        for name, got, want in zip(GRADIENT_NAMES, expect_tuple(actual, GRADIENT_NAMES),
+                                   expected):
+            expect_array(got, want, rtol=1e-9, atol=1e-9 * (1.0 + float(np.max(np.abs(want)))),
+                         name=name)
+
+
+# ----------------------------------------------------------------------------------------------
+# gradient_check
+
+def functions(*names: str) -> list[NamedCallable]:
+    return [NamedCallable(backprop_functions, name) for name in names]
+
+
+SQUARE_NORM, SQUARE_NORM_GRADIENT, SQUARE_NORM_HALVED = functions(
+    "square_norm", "square_norm_gradient", "square_norm_gradient_halved")
+SIN_SUM, SIN_SUM_GRADIENT, SIN_SUM_NEGATED = functions(
+    "sin_sum", "sin_sum_gradient", "sin_sum_gradient_negated")
+CUBES, CUBES_GRADIENT, CUBES_LAST_FORGOTTEN = functions(
+    "weighted_cubes", "weighted_cubes_gradient", "weighted_cubes_gradient_last_forgotten")
+ROSENBROCK, ROSENBROCK_GRADIENT, ROSENBROCK_SLIP = functions(
+    "rosenbrock", "rosenbrock_gradient", "rosenbrock_gradient_slip")
+LOGISTIC, LOGISTIC_GRADIENT = functions("logistic_cost", "logistic_cost_gradient")
+CONSTANT, CONSTANT_GRADIENT = functions("constant", "constant_gradient")
+
+
+def vector(*entries: float) -> np.ndarray:
+    return np.array(entries, dtype=float)
+
+
+class GradientCheck(Check):
+    """The largest relative error is compared to 1e-6 of itself plus 1e-8: a right gradient
+    gives errors of 1e-11 to 1e-9 whose last digits depend on the order of the operations, a
+    wrong one errors of 0.5 to 2; the truncation bugs (a forward difference) show in the cases
+    with a large epsilon, where the central difference's own error is known exactly."""
+
+    reference = solutions.backprop.gradient_check
+    rtol, atol = 1e-6, 1e-8
+
+    def cases(self, rng: np.random.Generator) -> list[Case]:
+        w_r = np.round(rng.uniform(0.3, 1.5, int(rng.integers(3, 8))) *
+                       rng.choice([-1.0, 1.0], 1), 4)
+        e_r = float(10 ** rng.uniform(-3, -1))
+        pairs = [(SIN_SUM, SIN_SUM_GRADIENT), (CUBES, CUBES_GRADIENT),
+                 (LOGISTIC, LOGISTIC_GRADIENT)]
+        f_r, grad_r = pairs[int(rng.integers(3))]
+        w_f = w_r[:3] if f_r is LOGISTIC else w_r    # the logistic cost has 3 weights
+        return [
+            Case("f = sum of w_j^2 with its right gradient 2w, the default epsilon",
+                 (SQUARE_NORM, SQUARE_NORM_GRADIENT, vector(1.0, -2.0, 0.5))),
+            Case("f = sum of w_j^2 with a wrong gradient w (the 2 forgotten)",
+                 (SQUARE_NORM, SQUARE_NORM_HALVED, vector(1.0, -2.0, 0.5))),
+            Case("f = sum of sin(w_j) with its right gradient, epsilon = 0.01",
+                 (SIN_SUM, SIN_SUM_GRADIENT, vector(0.3, 1.2, -0.8, 2.0), 0.01)),
+            Case("f = sum of sin(w_j) with the gradient's sign flipped",
+                 (SIN_SUM, SIN_SUM_NEGATED, vector(0.3, 1.2, -0.8))),
+            Case("f = sum of j w_j^3 with its right gradient, epsilon = 0.1 by keyword",
+                 (CUBES, CUBES_GRADIENT, vector(1.0, -0.5, 2.0)), {"epsilon": 0.1}),
+            Case("Rosenbrock's function with its right gradient",
+                 (ROSENBROCK, ROSENBROCK_GRADIENT, vector(-1.2, 1.0, 0.8, 1.1))),
+            Case("Rosenbrock's function with one entry of the gradient wrong",
+                 (ROSENBROCK, ROSENBROCK_SLIP, vector(-1.2, 0.5, 0.8, 1.1))),
+            Case("a logistic cost with its right gradient",
+                 (LOGISTIC, LOGISTIC_GRADIENT, vector(0.5, -1.0, 0.25))),
+            Case(f"{f_r.name} with its right gradient at random w, epsilon = {e_r:.3g}",
+                 (f_r, grad_r, w_f, e_r), kind="random"),
+            Case("sum of w_j^2 with the wrong gradient at random w, the default epsilon",
+                 (SQUARE_NORM, SQUARE_NORM_HALVED, w_r), kind="random"),
+            Case("one gradient entry 0 where the difference is not (relative error 1)",
+                 (CUBES, CUBES_LAST_FORGOTTEN, vector(0.5, -1.0, 1.5)), kind="edge"),
+            Case("a constant f: a and n are both 0 in every entry (relative error 0)",
+                 (CONSTANT, CONSTANT_GRADIENT, vector(0.5, -1.0, 2.0)), kind="edge"),
+            Case("w with an entry 0, where both the gradient and the difference are 0",
+                 (SQUARE_NORM, SQUARE_NORM_GRADIENT, vector(0.0, 1.5, -0.75), 0.25),
+                 kind="edge"),
+            Case("a single entry, w = [0.7], epsilon = 0.5",
+                 (SIN_SUM, SIN_SUM_GRADIENT, vector(0.7), 0.5), kind="edge"),
+            Case("a large epsilon = 0.5 with w^3 (the central difference is off by 0.25 j)",
+                 (CUBES, CUBES_GRADIENT, vector(1.0, 2.0, -1.5), 0.5), kind="edge"),
+            Case("a long w of 40 entries", (SIN_SUM, SIN_SUM_GRADIENT,
+                                           np.linspace(-3.0, 3.0, 40) + 0.01), kind="edge"),
+        ]
+
+
+CHECKS = [NumericalDerivative(), ValueCheck(), TwoLayerGradients(), DenseBackward(),
+          GradientCheck()]

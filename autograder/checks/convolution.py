@@ -1,6 +1,8 @@
 """Checks for the `convolution` chapter: 1-D and 2-D convolution (cross-correlation), a 1-D
-convolutional layer, and the EKG classifier."""
+convolutional layer, a 2-D layer with channels and padding, receptive fields, and the EKG
+classifier."""
 
+import numbers
 from collections.abc import Sequence
 from typing import Any
 
@@ -9,7 +11,7 @@ import numpy as np
 import solutions.convolution
 from autograder.channel import NamedCallable
 from autograder.checks import elementary_functions
-from autograder.checks.base import Case, Check, Mismatch
+from autograder.checks.base import Case, Check, Mismatch, expect_tuple, fmt
 from autograder.checks.keras_config import layer_input_shape, leaf_layer_configs
 from autograder.checks.keras_models import KerasModelCheck
 from autograder.data import load_ekg_split
@@ -21,6 +23,7 @@ RELU, SIGMOID, LINEAR = (NamedCallable(elementary_functions, name)
 # correct order of summation (a loop, np.dot, einsum, sliding_window_view) agrees to ~1e-13;
 # the bugs worth catching (a flipped kernel, a shifted window, a missing bias) are off by O(1).
 RTOL, ATOL = 1e-7, 1e-9
+SOBEL_X = np.array([[1.0, 0.0, -1.0], [2.0, 0.0, -2.0], [1.0, 0.0, -1.0]])
 
 
 def _patch_of_china(rng: np.random.Generator, shape: tuple[int, int]) -> np.ndarray:
@@ -80,7 +83,7 @@ class Conv2d(Check):
     def cases(self, rng: np.random.Generator) -> list[Case]:
         h, w = int(rng.integers(6, 12)), int(rng.integers(6, 12))
         kh, kw = int(rng.integers(2, 5)), int(rng.integers(2, 5))
-        sobel_x = np.array([[1.0, 0.0, -1.0], [2.0, 0.0, -2.0], [1.0, 0.0, -1.0]])
+        sobel_x = SOBEL_X
         return [
             Case("a 4x4 image and an asymmetric 2x2 kernel (not flipped)",
                  (np.arange(16.0).reshape(4, 4), np.array([[1.0, 2.0], [0.0, -1.0]]))),
@@ -169,6 +172,112 @@ class Conv1dLayer(Check):
         ]
 
 
+class Conv2dLayer(Check):
+    reference = solutions.convolution.conv2d_layer
+    rtol, atol = RTOL, ATOL
+
+    def cases(self, rng: np.random.Generator) -> list[Case]:
+        m, h, w = int(rng.integers(2, 4)), int(rng.integers(5, 10)), int(rng.integers(5, 10))
+        kh, kw = int(rng.integers(1, 5)), int(rng.integers(1, 5))
+        c, f = int(rng.integers(2, 4)), int(rng.integers(2, 4))
+        stride = int(rng.integers(2, 4))
+
+        def random(*shape: int) -> np.ndarray:
+            return rng.normal(size=shape)
+
+        # Small whole numbers: a wrong sum shows as a different integer.
+        grid = (np.arange(2 * 5 * 6 * 2, dtype=float).reshape(2, 5, 6, 2) % 7) - 3
+        W_asym = np.array([[[[1.0, -1.0]], [[2.0, 0.0]]], [[[0.0, 1.0]], [[-1.0, 3.0]]]])
+        W_channels = np.arange(3 * 2 * 2 * 3, dtype=float).reshape(3, 2, 2, 3) % 5 - 2
+        return [
+            Case("one 4x4 image, one channel, an asymmetric 2x2 kernel, 2 filters, 'valid'",
+                 (np.arange(16.0).reshape(1, 4, 4, 1), W_asym, np.array([0.5, -1.0]))),
+            Case("the same with padding='same' (output 4x4: the zero row and column go at the "
+                 "bottom and right)",
+                 (np.arange(16.0).reshape(1, 4, 4, 1), W_asym, np.array([0.5, -1.0])),
+                 {"padding": "same"}),
+            Case("2 images 5x6 with 2 channels, a 3x2 kernel, 3 filters: the channels summed",
+                 (grid, W_channels, np.array([1.0, 0.0, -2.0]))),
+            Case("stride 2, 'valid'", (grid, W_channels, np.array([0.0, 1.0, 0.0]), 2)),
+            Case("stride 2, 'same' (output ceil(5/2) x ceil(6/2) = 3x3)",
+                 (grid, W_channels, np.array([0.0, 1.0, 0.0])),
+                 {"stride": 2, "padding": "same"}),
+            Case(f"random: {m} images {h}x{w} with {c} channels, a {kh}x{kw} kernel, {f} "
+                 f"filters, 'valid'",
+                 (random(m, h, w, c), random(kh, kw, c, f), random(f)), kind="random"),
+            Case(f"random: {m} images {h}x{w} with {c} channels, a {kh}x{kw} kernel, {f} "
+                 f"filters, stride {stride}, 'same'",
+                 (random(m, h, w, c), random(kh, kw, c, f), random(f), stride, "same"),
+                 kind="random"),
+            Case(f"random: {m} images {h}x{w}, {c} channels, an even 4x2 kernel, {f} filters, "
+                 "'same' (more padding at the bottom and right)",
+                 (random(m, h, w, c), random(4, 2, c, f), random(f)), {"padding": "same"},
+                 kind="random"),
+            Case("a 40x50 grey patch of china.jpg, the Sobel kernel and its transpose as 2 "
+                 "filters, stride 3, 'same'",
+                 (_patch_of_china(rng, (40, 50))[None, :, :, None],
+                  np.stack([SOBEL_X, SOBEL_X.T], axis=-1)[:, :, None, :], np.zeros(2), 3,
+                  "same"), kind="random", show_input=False),
+            Case("stride 2, 'same', an odd height 7 and a 3x3 kernel (the extra zero row at the "
+                 "bottom)",
+                 (np.arange(7 * 4, dtype=float).reshape(1, 7, 4, 1) % 5,
+                  np.array([[1.0, 0.0, 2.0], [0.0, -1.0, 0.0], [3.0, 0.0, 1.0]])[:, :, None, None],
+                  np.array([0.5]), 2, "same"), kind="edge"),
+            Case("a 1x1 kernel mixing 3 channels into 2 filters, 'same' (no padding needed)",
+                 (np.arange(18.0).reshape(1, 2, 3, 3),
+                  np.array([[[[1.0, 0.0], [-1.0, 2.0], [0.5, 1.0]]]]), np.array([0.0, -1.0])),
+                 {"padding": "same"}, kind="edge"),
+            Case("a kernel as large as the image, 'valid': a 1x1 output per filter",
+                 (np.arange(12.0).reshape(1, 2, 3, 2) - 5,
+                  np.arange(24.0).reshape(2, 3, 2, 2) % 3 - 1, np.array([1.0, -1.0])),
+                 kind="edge"),
+            Case("a kernel as large as the image, 'same': the output keeps the image's size",
+                 (np.arange(12.0).reshape(1, 2, 3, 2) - 5,
+                  np.arange(24.0).reshape(2, 3, 2, 2) % 3 - 1, np.array([1.0, -1.0])),
+                 {"padding": "same"}, kind="edge"),
+            Case("stride 3 larger than the kernel, 'valid' (rows and columns skipped)",
+                 (np.arange(2 * 7 * 8, dtype=float).reshape(2, 7, 8, 1) % 4,
+                  np.array([[1.0, -1.0], [2.0, 0.5]])[:, :, None, None], np.array([0.0]), 3),
+                 kind="edge"),
+        ]
+
+
+class ReceptiveField(Check):
+    reference = solutions.convolution.receptive_field
+
+    def cases(self, rng: np.random.Generator) -> list[Case]:
+        depth = int(rng.integers(3, 6))
+        strides = rng.integers(1, 4, size=depth)
+        kernels = strides + rng.integers(0, 5, size=depth)     # every kernel >= its stride
+        stack = [(int(k), int(s)) for k, s in zip(kernels, strides)]
+        return [
+            Case("the lecture's EKG network [(20, 10), (5, 2)]", ([(20, 10), (5, 2)],)),
+            Case("one layer (20, 10): its own window and stride", ([(20, 10)],)),
+            Case("three layers of kernel 3, stride 1", ([(3, 1), (3, 1), (3, 1)],)),
+            Case("kernel 3 stride 2, then kernel 3 stride 1", ([(3, 2), (3, 1)],)),
+            Case("kernel 3 stride 1, then kernel 3 stride 2 (the order matters)",
+                 ([(3, 1), (3, 2)],)),
+            Case("three layers [(4, 2), (3, 3), (2, 2)]", ([(4, 2), (3, 3), (2, 2)],)),
+            Case(f"a random stack of {depth} layers", (stack,), kind="random"),
+            Case("no layers: the input itself", ([],), kind="edge"),
+            Case("1-sample kernels with stride 2: each unit sees one sample",
+                 ([(1, 2), (1, 2)],), kind="edge"),
+            Case("windows that just touch (kernel = stride), four layers",
+                 ([(2, 2), (2, 2), (2, 2), (2, 2)],), kind="edge"),
+            Case("a long stack: ten layers of (3, 2)", ([(3, 2)] * 10,), kind="edge"),
+        ]
+
+    def compare(self, case: Case, expected: Any, actual: Any) -> None:
+        parts = expect_tuple(actual, ("size", "step"), "of whole numbers")
+        for name, want, got in zip(("size", "step"), expected, parts):
+            if isinstance(got, bool) or not isinstance(got, (numbers.Integral, np.integer)):
+                raise Mismatch(f"{name} is {fmt(got)} of type {type(got).__name__}; expected a "
+                               f"whole number (int), {want}")
+            if got != want:
+                raise Mismatch(f"expected (size, step) = {expected}, got ({fmt(parts[0])}, "
+                               f"{fmt(parts[1])}): the {name} differs")
+
+
 class EkgClassifier(KerasModelCheck):
     reference = solutions.convolution.build_ekg_classifier
     # The input is (n_samples, 1), not a flat vector of n_inputs: the judge's shape test is
@@ -217,12 +326,13 @@ class EkgClassifier(KerasModelCheck):
         for number, (layer, (size, stride)) in enumerate(zip(layers, self.windows), start=1):
             layer_config = layer.get("config")
             inner = layer_config if isinstance(layer_config, dict) else {}
-            got = (inner.get("kernel_size"), inner.get("strides"), inner.get("padding", "valid"))
-            if list(got[0] or []) != [size] or list(got[1] or []) != [stride] or \
-                    got[2] != "valid":
+            # The demand is the window and the stride; the padding is the student's choice.
+            got = (inner.get("kernel_size"), inner.get("strides"))
+            if list(got[0] or []) != [size] or list(got[1] or []) != [stride]:
                 raise Mismatch(f"Conv1D layer {number} has kernel_size={got[0]}, strides="
-                               f"{got[1]}, padding={got[2]!r}; the lecture's layer {number} "
-                               f"needs kernel_size={size}, strides={stride}, padding='valid'")
+                               f"{got[1]}; the lecture's layer {number} needs kernel_size="
+                               f"{size}, strides={stride}")
 
 
-CHECKS = [Conv1d(), Conv2d(), Conv1dLayer(), EkgClassifier()]
+CHECKS = [Conv1d(), Conv2d(), Conv1dLayer(), Conv2dLayer(), ReceptiveField(),
+          EkgClassifier()]

@@ -141,11 +141,49 @@ class JudgeJob:
                    {str(k): str(v) for k, v in data["data"].items()})
 
 
+def float_to_json(x: float | None) -> Any:
+    """A float as JSON-safe data, in autograder.channel's form: nan and inf as
+    {"__float__": "nan" | "inf" | "-inf"} (strict JSON has no such numbers); None stays None."""
+    if x is None or math.isfinite(x):
+        return x
+    return {"__float__": "nan" if math.isnan(x) else ("inf" if x > 0 else "-inf")}
+
+
+def float_from_json(data: Any) -> float | None:
+    """Inverse of float_to_json; ValueError for anything else."""
+    if data is None:
+        return None
+    if isinstance(data, dict) and set(data) == {"__float__"} and \
+            data["__float__"] in ("nan", "inf", "-inf"):
+        return float(data["__float__"])
+    if type(data) in (int, float):
+        return float(data)
+    raise ValueError("not a number")
+
+
+def _number(data: Any) -> float:
+    value = float_from_json(data)
+    if value is None:
+        raise ValueError("not a number")
+    return value
+
+
+# The most epochs a result may report losses for: far above any exercise's.
+MAX_EPOCHS = 10_000
+
+
 @dataclass
 class Facts:
     """What the judge found about a model that trained: its loss, whether the loss takes logits,
     the activation its last layer declares and the one its outputs show (the probe), its exact
-    size, and the wall and CPU seconds of each phase (for the instructor's figures)."""
+    size, and the wall and CPU seconds of each phase (for the instructor's figures).
+
+    And how it trained, for the student's feedback (all about the student's own model, nothing
+    of the held-out set): the optimizer's class name and learning rate as the compiled model has
+    them (a schedule: its class name in `schedule`, its initial rate in `learning_rate`; None
+    when it could not be read), the training loss of the first batch before any step
+    (`start_loss`: the untrained model's), and the mean training loss of each epoch. The losses
+    may be nan or inf (training diverged): they cross as float_to_json writes them."""
 
     loss: str
     from_logits: bool
@@ -155,16 +193,33 @@ class Facts:
     layers: int
     seconds: dict[str, float] = field(default_factory=dict)
     cpu_seconds: dict[str, float] = field(default_factory=dict)
+    optimizer: str = ""
+    learning_rate: float | None = None
+    schedule: str = ""
+    start_loss: float | None = None
+    epoch_losses: list[float] = field(default_factory=list)
 
     def to_json(self) -> dict[str, Any]:
-        return asdict(self)
+        data = asdict(self)
+        data["learning_rate"] = float_to_json(self.learning_rate)
+        data["start_loss"] = float_to_json(self.start_loss)
+        data["epoch_losses"] = [float_to_json(x) for x in self.epoch_losses]
+        return data
 
     @classmethod
     def from_json(cls, data: Mapping[str, Any]) -> Facts:
+        losses = data.get("epoch_losses") or []
+        if not isinstance(losses, list) or len(losses) > MAX_EPOCHS:
+            raise ValueError("the epoch losses are not a list of numbers")
         return cls(str(data["loss"]), bool(data["from_logits"]), str(data["static_activation"]),
                    str(data["activation"]), int(data["parameters"]), int(data["layers"]),
                    {str(k): float(v) for k, v in data["seconds"].items()},
-                   {str(k): float(v) for k, v in data["cpu_seconds"].items()})
+                   {str(k): float(v) for k, v in data["cpu_seconds"].items()},
+                   str(data.get("optimizer") or "")[:80],
+                   float_from_json(data.get("learning_rate")),
+                   str(data.get("schedule") or "")[:80],
+                   float_from_json(data.get("start_loss")),
+                   [_number(x) for x in losses])
 
 
 class JudgeVerdict(enum.StrEnum):

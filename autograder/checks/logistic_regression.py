@@ -1,4 +1,5 @@
-"""Checks for the `logistic_regression` chapter: sigmoid, cost, gradient, descent, a Keras model."""
+"""Checks for the `logistic_regression` chapter: sigmoid, cost, gradient, full-batch and
+mini-batch descent, a Keras model."""
 
 from collections.abc import Sequence
 from typing import Any
@@ -64,6 +65,29 @@ def problem_cases(rng: np.random.Generator) -> list[Case]:
              kind="random"),
         Case("a random problem with 200 examples", random_problem(rng, 200, 3), kind="random"),
     ]
+
+
+def expect_descent(expected: Any, actual: Any, steps: int, step: str, rtol: float,
+                   atol: float) -> None:
+    """Compare a descent's (w, b, J_history), J_history holding one cost after each `step`."""
+    w, b, J_history = expect_tuple(actual, ("w", "b", "J_history"))
+    if not isinstance(J_history, (list, tuple, np.ndarray)):
+        raise Mismatch(f"J_history should be a list (or array) of costs, got "
+                       f"{type(J_history).__name__}: {fmt(J_history)}")
+    try:
+        history = np.asarray(J_history, dtype=float)
+    except (TypeError, ValueError):
+        raise Mismatch(f"J_history should hold one number per {step}, got "
+                       f"{fmt(J_history)}") from None
+    # An empty list becomes shape (0,), like the reference's empty history.
+    if history.ndim != 1 or len(history) != steps:
+        raise Mismatch(f"J_history should hold {steps} costs (one after each {step}), got "
+                       f"{history.size} in shape {history.shape}\n"
+                       f"expected: {fmt(np.asarray(expected[2]))}\nactual:   {fmt(history)}")
+    expect_array(w, expected[0], rtol=rtol, atol=atol, name="w")
+    expect_scalar(b, expected[1], rtol=rtol, atol=atol, name="b")
+    expect_array(history, expected[2], rtol=rtol, atol=atol,
+                 name=f"J_history (the cost on all of X after each {step})")
 
 
 class Sigmoid(Check):
@@ -133,24 +157,47 @@ class GradientDescent(Check):
         ]
 
     def compare(self, case: Case, expected: Any, actual: Any) -> None:
-        w, b, J_history = expect_tuple(actual, ("w", "b", "J_history"))
-        num_iters = case.args[5]
-        if not isinstance(J_history, (list, tuple, np.ndarray)):
-            raise Mismatch(f"J_history should be a list (or array) of costs, got "
-                           f"{type(J_history).__name__}: {fmt(J_history)}")
-        try:
-            history = np.asarray(J_history, dtype=float)
-        except (TypeError, ValueError):
-            raise Mismatch(f"J_history should hold one number per iteration, got "
-                           f"{fmt(J_history)}") from None
-        if history.ndim != 1 or len(history) != num_iters:
-            raise Mismatch(f"J_history should hold {num_iters} costs (one after each "
-                           f"iteration), got {history.size} in shape {history.shape}\n"
-                           f"expected: {fmt(np.asarray(expected[2]))}\nactual:   {fmt(history)}")
-        expect_array(w, expected[0], rtol=self.rtol, atol=self.atol, name="w")
-        expect_scalar(b, expected[1], rtol=self.rtol, atol=self.atol, name="b")
-        expect_array(history, expected[2], rtol=self.rtol, atol=self.atol,
-                     name="J_history (the cost after each iteration)")
+        expect_descent(expected, actual, case.args[5], "iteration", self.rtol, self.atol)
+
+
+class MinibatchGradientDescent(Check):
+    reference = solutions.logistic_regression.minibatch_gradient_descent
+
+    def cases(self, rng: np.random.Generator) -> list[Case]:
+        m, n = int(rng.integers(9, 25)), int(rng.integers(2, 5))
+        X, y, w, b = random_problem(rng, m, n)
+        alpha = float(rng.uniform(0.1, 0.5))
+        epochs = int(rng.integers(2, 6))
+        # A batch size that leaves a smaller last batch, whatever m was drawn.
+        batch_size = 4 if m % 4 else 5
+        return [
+            Case("the toy data set X_toy (6 examples), batches of 2, alpha = 0.5, 3 epochs",
+                 (TOY_X, TOY_Y, np.zeros(2), 0.0, 0.5, 3, 2)),
+            Case("X_toy in batches of 4: a full batch of 4, then a last batch of 2; 2 epochs",
+                 (TOY_X, TOY_Y, np.array([0.5, -0.5]), 0.25, 0.5, 2, 4)),
+            Case("batch_size = 1 (one step per example, in order), X_toy, 2 epochs",
+                 (TOY_X, TOY_Y, np.array([1.0, -1.0]), 0.5, 0.3, 2, 1)),
+            Case("batch_size = m = 6 (one full-batch step per epoch, as gradient_descent), "
+                 "4 epochs", (TOY_X, TOY_Y, np.array([0.5, 0.5]), -1.0, 1.0, 4, 6)),
+            Case("3 features, 5 examples in batches of 2 (2 + 2 + 1), b an int",
+                 (np.array([[1.0, 2.0, 0.5], [-1.0, 0.0, 2.0], [0.5, 0.5, 0.5],
+                            [2.0, -1.0, 0.0], [0.0, 1.0, -1.0]]),
+                  np.array([1.0, 0.0, 1.0, 0.0, 1.0]), np.array([0.5, -0.25, 1.0]), 1,
+                  0.2, 3, 2)),
+            Case(f"a random problem ({m} examples x {n} features), batches of {batch_size}, "
+                 f"alpha = {alpha:.3f}, {epochs} epochs",
+                 (X, y, w, b, alpha, epochs, batch_size), kind="random"),
+            Case("batch_size = 10 > m = 6 (one batch of all 6 examples per epoch)",
+                 (TOY_X, TOY_Y, np.zeros(2), 0.0, 0.5, 3, 10), kind="edge"),
+            Case("epochs = 0 (no step: w_in and b_in come back, J_history is empty)",
+                 (TOY_X, TOY_Y, np.array([1.0, -1.0]), 0.5, 0.5, 0, 2), kind="edge"),
+            Case("one example, one feature, batch_size 1, 5 epochs",
+                 (np.array([[2.0]]), np.array([1.0]), np.array([-0.5]), 0.25, 0.3, 5, 1),
+                 kind="edge"),
+        ]
+
+    def compare(self, case: Case, expected: Any, actual: Any) -> None:
+        expect_descent(expected, actual, case.args[5], "epoch", self.rtol, self.atol)
 
 
 class BinaryClassifier(KerasModelCheck):
@@ -175,4 +222,5 @@ class BinaryClassifier(KerasModelCheck):
         return (outputs >= (0.0 if from_logits else 0.5)).astype(int)
 
 
-CHECKS = [Sigmoid(), ComputeCost(), ComputeGradient(), GradientDescent(), BinaryClassifier()]
+CHECKS = [Sigmoid(), ComputeCost(), ComputeGradient(), GradientDescent(),
+          MinibatchGradientDescent(), BinaryClassifier()]

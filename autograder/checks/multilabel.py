@@ -1,5 +1,5 @@
-"""Checks for the `multilabel` chapter: thresholded predictions, the multi-label cost, Hamming
-accuracy, and a classifier trained on the course's street scenes."""
+"""Checks for the `multilabel` chapter: thresholded predictions, the multi-label cost (plain and
+weighted), Hamming accuracy, and a classifier trained on the course's street scenes."""
 
 from collections.abc import Sequence
 from typing import Any
@@ -122,6 +122,60 @@ class MultilabelCost(Check):
         ]
 
 
+class WeightedMultilabelCost(Check):
+    """As MultilabelCost, with one weight per label on its positives. The weights are never all
+    equal except in the case that says so, and two cases have m == k, so that weights applied
+    per example (pos_weight[:, None]) give a value instead of a broadcasting error, and a wrong
+    one. Logits of +-1000 in the edge cases: log(sigmoid(z)) is -inf or nan there, any stable
+    form exact to ~1e-15."""
+
+    reference = solutions.multilabel.weighted_multilabel_cost
+    rtol, atol = 1e-7, 1e-12
+
+    def cases(self, rng: np.random.Generator) -> list[Case]:
+        m, k = int(rng.integers(5, 40)), int(rng.integers(2, 6))
+        n = int(rng.integers(3, 6))
+        return [
+            Case("2 scenes x 3 labels, pos_weight [1, 2, 5]",
+                 (np.array([[2.0, -1.0, 0.5], [-0.5, 3.0, -2.0]]),
+                  np.array([[1, 0, 1], [0, 1, 1]]), np.array([1.0, 2.0, 5.0]))),
+            Case("3 scenes x 3 labels, pos_weight [1, 4, 10]: weight j belongs to label "
+                 "(column) j, not to scene j",
+                 (np.array([[1.0, -0.5, 2.0], [-1.5, 0.5, -1.0], [0.3, 2.5, -2.0]]),
+                  np.array([[1, 1, 0], [0, 1, 1], [1, 0, 1]]), np.array([1.0, 4.0, 10.0]))),
+            Case("1 scene x 4 labels, pos_weight [0.5, 3, 3, 3]: a mean over the labels too",
+                 (np.array([[1.0, -2.0, 0.5, 3.0]]), np.array([[1, 1, 0, 0]]),
+                  np.array([0.5, 3.0, 3.0, 3.0]))),
+            Case(f"random {m}x{k} logits and labels, weights between 0.5 and 10",
+                 (rng.normal(0, 3, size=(m, k)), rng.integers(0, 2, size=(m, k)),
+                  rng.uniform(0.5, 10, size=k)), kind="random", show_input=m * k <= 24),
+            Case(f"random {n}x{n} (as many scenes as labels), weights between 0.5 and 10",
+                 (rng.normal(0, 2, size=(n, n)), rng.integers(0, 2, size=(n, n)),
+                  rng.uniform(0.5, 10, size=n)), kind="random"),
+            Case("random 200x3 (many examples: a mean, not a sum), weights [1, 2, 19]",
+                 (rng.normal(0, 2, size=(200, 3)), rng.integers(0, 2, size=(200, 3)),
+                  np.array([1.0, 2.0, 19.0])), kind="random", show_input=False),
+            Case("logits +-1000 of the right sign: cost near 0",
+                 (np.array([[1000.0, -1000.0], [1000.0, -1000.0]]), np.array([[1, 0], [1, 0]]),
+                  np.array([3.0, 7.0])), kind="edge"),
+            Case("logits +-1000 of the wrong sign: 1000 x pos_weight for a missed positive, "
+                 "1000 for a false alarm (not inf, not nan)",
+                 (np.array([[-1000.0, 1000.0], [1000.0, -1000.0]]), np.array([[1, 0], [0, 1]]),
+                  np.array([3.0, 7.0])), kind="edge"),
+            Case("pos_weight all ones: the plain multilabel_cost",
+                 (np.array([[2.0, -1.0, 0.5], [-0.5, 3.0, -2.0]]),
+                  np.array([[1, 0, 1], [0, 1, 0]]), np.ones(3)), kind="edge"),
+            Case("a weight of 0: that label's positives cost nothing",
+                 (np.array([[-2.0, 1.0, 0.5], [1.5, -3.0, -0.5]]),
+                  np.array([[1, 1, 0], [1, 1, 1]]), np.array([0.0, 2.0, 1.0])), kind="edge"),
+            Case("one example, pos_weight [4, 1]", (np.array([[-0.7, 0.2]]), np.array([[1, 0]]),
+                                                    np.array([4.0, 1.0])), kind="edge"),
+            Case("one label (k = 1), pos_weight [9]",
+                 (np.array([[0.4], [-1.2], [2.0], [-0.1]]), np.array([[1], [1], [0], [0]]),
+                  np.array([9.0])), kind="edge"),
+        ]
+
+
 class HammingAccuracy(Check):
     reference = solutions.multilabel.hamming_accuracy
     rtol, atol = 1e-12, 1e-15
@@ -178,4 +232,5 @@ class MultilabelClassifier(KerasModelCheck):
         return (np.asarray(outputs) >= (0.0 if from_logits else 0.5)).astype(int)
 
 
-CHECKS = [PredictLabels(), MultilabelCost(), HammingAccuracy(), MultilabelClassifier()]
+CHECKS = [PredictLabels(), MultilabelCost(), WeightedMultilabelCost(), HammingAccuracy(),
+          MultilabelClassifier()]

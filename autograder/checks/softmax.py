@@ -1,5 +1,5 @@
-"""Checks for the `softmax` chapter: softmax, its cross-entropy, the gradient of softmax
-regression, and a digit classifier."""
+"""Checks for the `softmax` chapter: softmax, its cross-entropy, the cross-entropy's gradient with
+respect to the logits, the gradient of softmax regression, and a digit classifier."""
 
 from collections.abc import Sequence
 from typing import Any
@@ -67,6 +67,38 @@ class SparseCategoricalCrossentropy(Check):
         ]
 
 
+class SoftmaxCrossEntropyGradient(Check):
+    """dJ/dz compared with the reference's. Its entries are (a - e_y) / m, O(1/m); every bug worth
+    catching (a missing 1/m, a - y with y as ids, the sign, a softmax over the examples, a
+    transposed one-hot) is off by far more than the tolerance."""
+
+    reference = solutions.softmax.softmax_cross_entropy_gradient
+    rtol, atol = 1e-7, 1e-12
+
+    def cases(self, rng: np.random.Generator) -> list[Case]:
+        m, k = int(rng.integers(5, 12)), int(rng.integers(3, 8))
+        return [
+            Case("2 examples, 3 classes",
+                 (np.array([[2.0, 1.0, 0.1], [0.5, 2.5, 0.3]]), np.array([0, 1]))),
+            Case("3 examples, 3 classes (a square z: the one-hot rows must not be transposed)",
+                 (np.array([[1.0, 0.0, -1.0], [0.5, 0.5, 2.0], [-1.0, 3.0, 0.0]]),
+                  np.array([2, 0, 1]))),
+            Case("4 examples, 2 classes, all logits 0 (every row of a is [0.5, 0.5])",
+                 (np.zeros((4, 2)), np.array([0, 1, 1, 0]))),
+            Case(f"random logits, {m} examples x {k} classes",
+                 (rng.normal(0, 3, size=(m, k)), rng.integers(0, k, size=m)), kind="random"),
+            Case("logits of magnitude ~1000 (an unshifted softmax overflows)",
+                 (np.array([[1000.0, 0.0, -1000.0], [1000.0, 1001.0, 1002.0]]),
+                  np.array([1, 2])), kind="edge"),
+            Case("one example", (np.array([[0.5, -1.0, 2.0, 0.0]]), np.array([3])), kind="edge"),
+            Case("every example of class 0 (the other classes never appear)",
+                 (rng.normal(0, 2, size=(5, 4)), np.zeros(5, dtype=int)), kind="edge"),
+            Case("300 examples (J is a mean: each row carries a factor 1/m)",
+                 (rng.normal(0, 2, size=(300, 4)), rng.integers(0, 4, size=300)), kind="edge",
+                 show_input=False),
+        ]
+
+
 class SoftmaxGradient(Check):
     """(dj_dW, dj_db) compared with the reference's. Any correct order of summation (a loop over
     examples, one matrix product, einsum) agrees to ~1e-15 on these O(1) values; every bug worth
@@ -126,4 +158,5 @@ class DigitClassifier(KerasModelCheck):
         return np.argmax(outputs, axis=-1)
 
 
-CHECKS = [Softmax(), SparseCategoricalCrossentropy(), SoftmaxGradient(), DigitClassifier()]
+CHECKS = [Softmax(), SparseCategoricalCrossentropy(), SoftmaxCrossEntropyGradient(),
+          SoftmaxGradient(), DigitClassifier()]

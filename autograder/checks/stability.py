@@ -1,4 +1,5 @@
-"""Checks for the `stability` chapter: log-sum-exp and the cross-entropies computed from logits."""
+"""Checks for the `stability` chapter: log-sum-exp, log-softmax, log-sigmoid and the
+cross-entropies computed from logits."""
 
 
 import numpy as np
@@ -52,6 +53,35 @@ class LogSoftmax(StabilityCheck):
                  (np.array([0.0, 1e4]),), kind="edge")]
 
 
+class LogSigmoid(Check):
+    """Relative accuracy 1e-12 at every z: far above zero log(sigmoid(z)) = -e^{-z} is tiny but
+    not 0 (at z = 40 it is -4.2e-18), which the relative demand sees; the tiny atol only lets
+    values that underflow (z = 800: -e^{-800} is below the smallest double) be 0."""
+
+    reference = solutions.stability.log_sigmoid
+    rtol, atol = 1e-12, 1e-300
+
+    def cases(self, rng: np.random.Generator) -> list[Case]:
+        shape = (int(rng.integers(3, 7)), int(rng.integers(2, 5)))
+        return [
+            Case("a 1-D array [-2, -1, 0, 1, 2]", (np.array([-2.0, -1.0, 0.0, 1.0, 2.0]),)),
+            Case("a 2x2 array (element-wise, same shape)",
+                 (np.array([[0.5, -3.0], [4.0, -0.25]]),)),
+            Case("a 3-D array (any shape)", (np.linspace(-6.0, 6.0, 12).reshape(2, 3, 2),)),
+            Case(f"random z of shape {shape}", (rng.normal(0, 5, size=shape),), kind="random"),
+            Case("z = -800 and -1e4 (sigmoid underflows to 0: the answer is z, not -inf)",
+                 (np.array([-1e4, -800.0, -40.0]),), kind="edge"),
+            Case("z = 30 and 40 (1 + e^-z rounds to 1: the answer is -e^-z, not 0)",
+                 (np.array([30.0, 40.0]),), kind="edge"),
+            Case("z = 800 and 1e4 (e^-z underflows: the answer is -0.0 or 0)",
+                 (np.array([800.0, 1e4]),), kind="edge"),
+            Case("random z from -1e4 to 1e4",
+                 (rng.uniform(-1e4, 1e4, size=shape),), kind="edge"),
+            Case("random z from -60 to 60, where both tails matter",
+                 (rng.uniform(-60, 60, size=20),), kind="edge"),
+        ]
+
+
 class SoftmaxCrossEntropyWithLogits(StabilityCheck):
     reference = solutions.stability.softmax_cross_entropy_with_logits
 
@@ -103,5 +133,5 @@ class BinaryCrossEntropyWithLogits(StabilityCheck):
         ]
 
 
-CHECKS = [LogSumExp(), LogSoftmax(), SoftmaxCrossEntropyWithLogits(),
+CHECKS = [LogSumExp(), LogSoftmax(), LogSigmoid(), SoftmaxCrossEntropyWithLogits(),
           BinaryCrossEntropyWithLogits()]

@@ -28,7 +28,8 @@ TensorFlow graph, where no weight is allocated, to count its parameters and laye
 budgets and to check its input and output sizes, (3) builds it for real under a fixed seed and
 runs it on a probe batch, to see whether its outputs are already probabilities, and (4) trains it,
 projecting the training time from the first batches and stopping as soon as it would break the
-training budget.
+training budget. The facts it reports include how the model trained, for the student's feedback:
+the optimizer and learning rate, and the training loss of the first batch and of each epoch.
 
 The training budget is this process's CPU time (time.process_time(): every thread of it), so a
 verdict does not depend on what else the grading machine is doing: a judge that waits for the
@@ -425,6 +426,58 @@ class TrainingBudget:
                 f"busy to give it the CPU time it needed, so the model could not be judged.")
 
 
+class LossLog:
+    """A Keras callback that keeps the training loss, for the student's feedback: the first
+    batch's (computed before its step, so the untrained model's) and each epoch's mean."""
+
+    def __init__(self, keras: Any) -> None:
+        self.start: float | None = None
+        self.epochs: list[float] = []
+        log = self
+        base: Any = keras.callbacks.Callback
+
+        class Callback(base):
+            def on_train_batch_end(self, batch: int,
+                                   logs: dict[str, Any] | None = None) -> None:
+                if log.start is None:
+                    log.start = loss_of(logs)
+
+            def on_epoch_end(self, epoch: int, logs: dict[str, Any] | None = None) -> None:
+                loss = loss_of(logs)
+                if loss is not None:
+                    log.epochs.append(loss)
+
+        self.callback = Callback()
+
+
+def loss_of(logs: dict[str, Any] | None) -> float | None:
+    try:
+        return float((logs or {})["loss"])
+    except (KeyError, TypeError, ValueError):
+        return None
+
+
+def optimizer_facts(keras: Any, model: Any) -> tuple[str, float | None, str]:
+    """(class name, learning rate, schedule class name or "") of a compiled model's optimizer;
+    for a schedule, the rate is its initial value (None when it cannot be read)."""
+    optimizer = getattr(model, "optimizer", None)
+    if optimizer is None:
+        return "", None, ""
+    name = type(optimizer).__name__
+    try:
+        rate = optimizer.get_config().get("learning_rate")
+        if isinstance(rate, dict):   # a serialised schedule
+            schedule = str(rate.get("class_name") or "a schedule")
+            try:
+                initial = keras.optimizers.schedules.deserialize(rate)(0)
+                return name, float(keras.ops.convert_to_numpy(initial)), schedule
+            except Exception:  # noqa: BLE001 - the rate is feedback, not a verdict
+                return name, None, schedule
+        return name, float(rate), ""
+    except Exception:  # noqa: BLE001
+        return name, None, ""
+
+
 class Watchdog(threading.Thread):
     """Stops training from outside Keras: a single batch may outlast the budget (the callback
     would never run), and a process that gets no CPU time must not wait forever. It sends the
@@ -517,6 +570,7 @@ def rebuild_and_train(job: JudgeJob, writer: channel.Writer,
     total_batches = epochs * executions
     budget = TrainingBudget(keras, budgets.train_seconds, total_batches, batch_size,
                             epochs)
+    losses = LossLog(keras)
 
     watchdog = Watchdog(budget, budgets.wall_seconds(), writer)
 
@@ -526,7 +580,7 @@ def rebuild_and_train(job: JudgeJob, writer: channel.Writer,
     watchdog.start()
     try:
         model.fit(data["X_train"], data["y_train"], epochs=epochs, batch_size=batch_size,
-                  verbose=0, callbacks=[budget.callback])
+                  verbose=0, callbacks=[budget.callback, losses.callback])
     except Rejected:
         raise
     except Exception as exc:  # noqa: BLE001
@@ -545,10 +599,12 @@ def rebuild_and_train(job: JudgeJob, writer: channel.Writer,
         raise failed("predicting with the trained model", exc) from None
     seconds["predict"] = time.monotonic() - start
     cpu_seconds["predict"] = time.process_time() - cpu_start
+    optimizer, learning_rate, schedule = optimizer_facts(keras, model)
     facts = Facts(loss=loss_name, from_logits=from_logits, static_activation=static,
                   activation=static if static != "linear" else (kind or "linear"),
                   parameters=int(parameters), layers=int(layers), seconds=seconds,
-                  cpu_seconds=cpu_seconds)
+                  cpu_seconds=cpu_seconds, optimizer=optimizer, learning_rate=learning_rate,
+                  schedule=schedule, start_loss=losses.start, epoch_losses=losses.epochs)
     return facts, outputs.reshape(len(outputs), -1).tolist()
 
 

@@ -1,21 +1,23 @@
 """Sample answers for activations: correct, untouched, partly wrong, and tampering.
 
-Expected scores out of 10 (relu 1, dense 2, sequential 1, collapse_linear 2,
-piecewise_linear_layers 3, output_layer_for 1): sample-correct 10, sample-untouched 0,
-sample-partial 6 (relu, dense and piecewise_linear_layers right, written differently from the
-reference; sequential feeds x to every layer; collapse_linear adds the biases without carrying
-them through the later layers; output_layer_for gives softmax to several yes/no labels),
+Expected scores out of 10 (relu 1, dense 1, sequential 1, collapse_linear 1,
+piecewise_linear_layers 3, output_layer_for 1, activation_derivative 2): sample-correct 10,
+sample-untouched 0, sample-partial 5 (relu, dense and piecewise_linear_layers right, written
+differently from the reference; sequential feeds x to every layer; collapse_linear adds the
+biases without carrying them through the later layers; output_layer_for gives softmax to several
+yes/no labels; activation_derivative's sigmoid 1 / (1 + e^{-z}) overflows for z = -1000),
 sample-tamper 0.
 """
 
 # The score each sample must get from `nbgrader autograde` (out of 10).
-EXPECTED_SCORES = {"sample-correct": 10, "sample-untouched": 0, "sample-partial": 6,
+EXPECTED_SCORES = {"sample-correct": 10, "sample-untouched": 0, "sample-partial": 5,
                    "sample-tamper": 0}
 
 SAMPLES = {
     "sample-correct": ({"relu": "REFERENCE", "dense": "REFERENCE", "sequential": "REFERENCE",
                         "collapse_linear": "REFERENCE", "piecewise_linear_layers": "REFERENCE",
-                        "output_layer_for": "REFERENCE"}, None),
+                        "output_layer_for": "REFERENCE",
+                        "activation_derivative": "REFERENCE"}, None),
     "sample-untouched": ({}, None),
     "sample-partial": ({
         "relu": '''def relu(z):
@@ -55,6 +57,20 @@ SAMPLES = {
             "several yes/no labels": ("softmax", "SparseCategoricalCrossentropy"),
             "any real number": ("linear", "MeanSquaredError"),
             "a non-negative quantity": ("relu", "MeanSquaredError")}[target]
+''',
+        "activation_derivative": '''def activation_derivative(name, z):
+    """Wrong far from 0: e^{-z} overflows for z = -1000 (the slopes themselves are right)."""
+    z = np.asarray(z, dtype=float)
+    if name == "linear":
+        return np.ones_like(z)
+    if name == "sigmoid":
+        a = 1 / (1 + np.exp(-z))
+        return a * (1 - a)
+    if name == "tanh":
+        return 1 - np.tanh(z) ** 2
+    if name == "relu":
+        return (z > 0).astype(float)
+    raise ValueError(f"unknown activation {name}")
 '''}, None),
     "sample-tamper": ({
         "relu": '''def relu(z):
@@ -75,5 +91,8 @@ SAMPLES = {
 ''',
         "output_layer_for": '''def output_layer_for(target):
     return ("linear", "MeanSquaredError")
+''',
+        "activation_derivative": '''def activation_derivative(name, z):
+    return np.ones_like(z)
 '''}, {"setup": "KERNEL_TAMPERING"}),
 }

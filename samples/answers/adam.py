@@ -1,24 +1,32 @@
 """Sample answers for adam: correct, untouched, partly wrong, and tampering.
 
-Expected scores out of 10 (gradient_descent_step 2, adam_step 5, minimize 3): sample-correct 10,
-sample-untouched 0, sample-partial 5 (gradient_descent_step and minimize right, adam_step with
-epsilon inside the square root), sample-tamper 0.
+Expected scores out of 10 (gradient_descent_step 1, momentum_step 2, adam_step 4, minimize 3):
+sample-correct 10, sample-untouched 0, sample-partial 4 (gradient_descent_step and minimize right,
+momentum_step in PyTorch's sign convention, adam_step with epsilon inside the square root),
+sample-tamper 0.
 """
 
 # The score each sample must get from `nbgrader autograde` (out of 10).
-EXPECTED_SCORES = {"sample-correct": 10, "sample-untouched": 0, "sample-partial": 5,
+EXPECTED_SCORES = {"sample-correct": 10, "sample-untouched": 0, "sample-partial": 4,
                    "sample-tamper": 0}
 
 SAMPLES = {
-    "sample-correct": ({"gradient_descent_step": "REFERENCE", "adam_step": "REFERENCE",
-                        "minimize": "REFERENCE"}, None),
+    "sample-correct": ({"gradient_descent_step": "REFERENCE", "momentum_step": "REFERENCE",
+                        "adam_step": "REFERENCE", "minimize": "REFERENCE"}, None),
     "sample-untouched": ({}, None),
-    # gradient_descent_step right (2 points); adam_step puts epsilon inside the square root
-    # (0 of 5); minimize writes Adam out itself, correctly (3 points): expected 5/10.
+    # gradient_descent_step right (1 point); momentum_step keeps PyTorch's velocity, of the
+    # opposite sign, which gives the same w_new from velocity 0 but not the velocity the task
+    # asks for (0 of 2); adam_step puts epsilon inside the square root (0 of 4); minimize writes
+    # Adam out itself, correctly (3 points): expected 4/10.
     "sample-partial": ({
         "gradient_descent_step": '''def gradient_descent_step(w, grad, alpha):
     """One step of gradient descent: w - alpha * grad, as a new array."""
     return np.subtract(w, alpha * grad)
+''',
+        "momentum_step": '''def momentum_step(w, grad, velocity, alpha, beta=0.9):
+    """PyTorch's convention: the velocity points uphill and is subtracted."""
+    velocity_new = beta * velocity + alpha * grad
+    return w - velocity_new, velocity_new
 ''',
         "adam_step": '''def adam_step(w, grad, m, v, t, alpha=0.001, beta_1=0.9, beta_2=0.999,
               epsilon=1e-7):
@@ -50,6 +58,10 @@ SAMPLES = {
         "gradient_descent_step": '''def gradient_descent_step(w, grad, alpha):
     """Climbs instead of descending."""
     return w + alpha * grad
+''',
+        "momentum_step": '''def momentum_step(w, grad, velocity, alpha, beta=0.9):
+    """Forgets the velocity: plain gradient descent."""
+    return w - alpha * grad, velocity
 ''',
         "adam_step": '''def adam_step(w, grad, m, v, t, alpha=0.001, beta_1=0.9, beta_2=0.999,
               epsilon=1e-7):

@@ -3,8 +3,8 @@
 Each entry is (answers, extra_cells, edit) like the other answers modules, plus its expected
 score in EXPECTED_SCORES and, in STOPPED_BY, a phrase the grading log must contain for it.
 Built into samples/attacks/<attack>/stability/ by `build_samples.py attacks`.
-Points of the chapter: log_sum_exp 3, log_softmax 2, softmax_cross_entropy_with_logits 3,
-binary_cross_entropy_with_logits 2.
+Points of the chapter: log_sum_exp 2, log_softmax 2, log_sigmoid 2,
+softmax_cross_entropy_with_logits 3, binary_cross_entropy_with_logits 1.
 """
 
 import json
@@ -12,12 +12,13 @@ import json
 CHAPTER = "stability"
 OUTPUT = "samples/attacks"
 
-RIGHT = {name: "REFERENCE" for name in ("log_sum_exp", "log_softmax",
+RIGHT = {name: "REFERENCE" for name in ("log_sum_exp", "log_softmax", "log_sigmoid",
                                         "softmax_cross_entropy_with_logits",
                                         "binary_cross_entropy_with_logits")}
 WRONG = {
     "log_sum_exp": "def log_sum_exp(z):\n    return np.log(np.sum(np.exp(z), axis=-1))\n",
     "log_softmax": "def log_softmax(z):\n    e = np.exp(z)\n    return np.log(e / e.sum())\n",
+    "log_sigmoid": "def log_sigmoid(z):\n    return np.log(1 / (1 + np.exp(-z)))\n",
     "softmax_cross_entropy_with_logits":
         "def softmax_cross_entropy_with_logits(logits, y):\n    return 0.0\n",
     "binary_cross_entropy_with_logits":
@@ -84,7 +85,8 @@ for guess in (["/work/main", os.path.abspath("../../.."), os.path.abspath("../..
               + glob.glob("/tmp/*/course*")):
     sys.path.insert(0, guess)
 try:
-    from solutions.stability import (log_sum_exp, log_softmax, softmax_cross_entropy_with_logits,
+    from solutions.stability import (log_sum_exp, log_softmax, log_sigmoid,
+                                     softmax_cross_entropy_with_logits,
                                      binary_cross_entropy_with_logits)
     print("imported the reference")
 except ImportError as exc:
@@ -166,6 +168,7 @@ def log_sum_exp(z):
 def log_softmax(z):
     return Liar()
 ''',
+    "log_sigmoid": WRONG["log_sigmoid"],
     "softmax_cross_entropy_with_logits": '''class AlwaysClose(float):
     def __eq__(self, other):
         return True
@@ -190,6 +193,14 @@ HARD_CODED = {
 ''',
     "log_softmax":
         "def log_softmax(z):\n    return np.asarray(z, dtype=float) * 0 - 1.0986122886681098\n",
+    "log_sigmoid": '''def log_sigmoid(z):
+    """Answers the first visible test from memory, and min(z, 0) (right far below zero) else."""
+    z = np.asarray(z, dtype=float)
+    if z.shape == (5,):
+        return np.array([-2.1269280110429727, -1.3132616875182228, -0.6931471805599453,
+                         -0.31326168751822286, -0.1269280110429725])
+    return np.minimum(z, 0.0)
+''',
     "softmax_cross_entropy_with_logits":
         "def softmax_cross_entropy_with_logits(logits, y):\n    return 0.4170300162778335\n",
     "binary_cross_entropy_with_logits":
@@ -254,7 +265,8 @@ SAMPLES = {
 }
 
 # 8 and 9a hang or eat memory in log_softmax (2 points), which the reference-style cross-entropy
-# (3 points) calls, so they keep log_sum_exp and the binary cross-entropy: 5. 9b and 9c are
+# (3 points) calls, so they keep log_sum_exp, log_sigmoid and the binary cross-entropy:
+# 2 + 2 + 1 = 5. 9b and 9c are
 # correct answers whose side effects must not cost or break anything. 11a and 11b are correct
 # answers in edited notebooks: they get the chapter's 10 points, not the 100s they claim. 14 is
 # correct, and its feedback must show no hidden test.

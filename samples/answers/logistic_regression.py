@@ -1,19 +1,21 @@
 """Sample answers for logistic_regression: correct, untouched, partly wrong, and tampering.
 
-Expected scores out of 10 (sigmoid 1, compute_cost 2, compute_gradient 2, gradient_descent 2,
-build_binary_classifier 3): sample-correct 10, sample-untouched 0, sample-partial 5 (sigmoid,
-compute_cost and compute_gradient right, written differently from the reference; gradient_descent
-updates b with the new w; the classifier has a sigmoid output and from_logits=True),
-sample-tamper 0.
+Expected scores out of 10 (sigmoid 1, compute_cost 1, compute_gradient 2, gradient_descent 1,
+minibatch_gradient_descent 2, build_binary_classifier 3): sample-correct 10, sample-untouched 0,
+sample-partial 6 (sigmoid, compute_cost, compute_gradient and minibatch_gradient_descent right,
+written differently from the reference, the mini-batches as np.split of the row indices with the
+gradient inlined; gradient_descent updates b with the new w; the classifier has a sigmoid output
+and from_logits=True), sample-tamper 0.
 """
 
 # The score each sample must get from `nbgrader autograde` (out of 10).
-EXPECTED_SCORES = {"sample-correct": 10, "sample-untouched": 0, "sample-partial": 5,
+EXPECTED_SCORES = {"sample-correct": 10, "sample-untouched": 0, "sample-partial": 6,
                    "sample-tamper": 0}
 
 SAMPLES = {
     "sample-correct": ({"sigmoid": "REFERENCE", "compute_cost": "REFERENCE",
                         "compute_gradient": "REFERENCE", "gradient_descent": "REFERENCE",
+                        "minibatch_gradient_descent": "REFERENCE",
                         "build_binary_classifier": "REFERENCE"}, None),
     "sample-untouched": ({}, None),
     "sample-partial": ({
@@ -23,7 +25,7 @@ SAMPLES = {
     return expit(np.asarray(z, dtype=float))
 ''',
         "compute_cost": '''def compute_cost(X, y, w, b):
-    """The lecture's version: clip f so that log() stays finite."""
+    """Clips f so that log() stays finite, as Keras does."""
     X, y, w = np.asarray(X, dtype=float), np.asarray(y, dtype=float), np.asarray(w, dtype=float)
     f = np.clip(sigmoid(X @ w + b), 1e-12, 1 - 1e-12)
     return float(np.mean(-y * np.log(f) - (1 - y) * np.log(1 - f)))
@@ -51,6 +53,19 @@ SAMPLES = {
         J_history.append(compute_cost(X, y, w, b))
     return w, b, J_history
 ''',
+        "minibatch_gradient_descent": '''def minibatch_gradient_descent(
+        X, y, w_in, b_in, alpha, epochs, batch_size):
+    """Right: the row indices split at every multiple of batch_size, the gradient inlined."""
+    X, y = np.asarray(X, dtype=float), np.asarray(y, dtype=float)
+    w, b, history = np.array(w_in, dtype=float), float(b_in), []
+    batches = np.split(np.arange(len(y)), np.arange(batch_size, len(y), batch_size))
+    for _ in range(epochs):
+        for rows in batches:
+            error = sigmoid(X[rows] @ w + b) - y[rows]
+            w, b = w - alpha * X[rows].T @ error / len(rows), b - alpha * np.mean(error)
+        history.append(compute_cost(X, y, w, b))
+    return w, b, history
+''',
         "build_binary_classifier": '''def build_binary_classifier(n_features):
     """Wrong: a sigmoid output AND from_logits=True applies the sigmoid twice."""
     import keras
@@ -72,6 +87,10 @@ SAMPLES = {
 ''',
         "gradient_descent": '''def gradient_descent(X, y, w_in, b_in, alpha, num_iters):
     return w_in, b_in, []
+''',
+        "minibatch_gradient_descent": '''def minibatch_gradient_descent(
+        X, y, w_in, b_in, alpha, epochs, batch_size):
+    return w_in, b_in, [0.0] * epochs
 ''',
         "build_binary_classifier": '''def build_binary_classifier(n_features):
     return None

@@ -1,17 +1,19 @@
 """Sample answers for the softmax exercises: correct, untouched, partly wrong, and tampering.
 
-Expected scores out of 10 (softmax 2, sparse_categorical_crossentropy 2, softmax_gradient 3,
-build_digit_classifier 3): sample-correct 10, sample-untouched 0, sample-partial 5 (softmax and
-softmax_gradient right, written differently from the reference; the cross-entropy sums instead
-of averaging; the classifier applies softmax twice), sample-tamper 0.
+Expected scores out of 10 (softmax 2, sparse_categorical_crossentropy 1,
+softmax_cross_entropy_gradient 2, softmax_gradient 2, build_digit_classifier 3): sample-correct 10,
+sample-untouched 0, sample-partial 4 (softmax and softmax_gradient right, written differently from
+the reference; the cross-entropy sums instead of averaging; the logits' gradient forgets the 1/m
+of the mean; the classifier applies softmax twice), sample-tamper 0.
 """
 
 # The score each sample must get from `nbgrader autograde` (out of 10).
-EXPECTED_SCORES = {"sample-correct": 10, "sample-untouched": 0, "sample-partial": 5,
+EXPECTED_SCORES = {"sample-correct": 10, "sample-untouched": 0, "sample-partial": 4,
                    "sample-tamper": 0}
 
 SAMPLES = {
     "sample-correct": ({"softmax": "REFERENCE", "sparse_categorical_crossentropy": "REFERENCE",
+                        "softmax_cross_entropy_gradient": "REFERENCE",
                         "softmax_gradient": "REFERENCE", "build_digit_classifier": "REFERENCE"},
                        None),
     "sample-untouched": ({}, None),
@@ -25,6 +27,10 @@ SAMPLES = {
     """Sum (should be the mean!) of -log probs[i, y[i]]."""
     probs = np.asarray(probs, dtype=float)
     return float(np.sum(-np.log(probs[np.arange(len(y)), y])))
+''',
+        "softmax_cross_entropy_gradient": '''def softmax_cross_entropy_gradient(z, y):
+    """a - e_y for every example, but the gradient of the sum: the mean's 1/m is missing."""
+    return softmax(z) - np.eye(z.shape[1])[y]
 ''',
         "softmax_gradient": '''def softmax_gradient(X, y, W, b):
     """Right, with one-hot labels and a loop over the examples."""
@@ -53,6 +59,9 @@ SAMPLES = {
 ''',
         "sparse_categorical_crossentropy": '''def sparse_categorical_crossentropy(probs, y):
     return 0.0
+''',
+        "softmax_cross_entropy_gradient": '''def softmax_cross_entropy_gradient(z, y):
+    return np.zeros_like(z)
 ''',
         "softmax_gradient": '''def softmax_gradient(X, y, W, b):
     return np.zeros_like(W), np.zeros_like(b)

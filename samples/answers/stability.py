@@ -1,15 +1,17 @@
 """Sample answers for the stability exercises: correct, untouched, partly wrong, and tampering."""
 
 # The score each sample must get from `nbgrader autograde` (out of 10).
-EXPECTED_SCORES = {"sample-correct": 10, "sample-untouched": 0, "sample-partial": 5,
+EXPECTED_SCORES = {"sample-correct": 10, "sample-untouched": 0, "sample-partial": 6,
                    "sample-tamper": 0}
 
 SAMPLES = {
     "sample-correct": ({"log_sum_exp": "REFERENCE", "log_softmax": "REFERENCE",
+                        "log_sigmoid": "REFERENCE",
                         "softmax_cross_entropy_with_logits": "REFERENCE",
                         "binary_cross_entropy_with_logits": "REFERENCE"}, None),
     "sample-untouched": ({}, None),
-    # log_sum_exp and log_softmax right (3 + 2 points), both cross-entropies wrong: expected 5/10.
+    # log_sum_exp, log_softmax and log_sigmoid right (2 + 2 + 2 points), both cross-entropies
+    # wrong (3 + 1): expected 6/10.
     "sample-partial": ({
         "log_sum_exp": '''def log_sum_exp(z):
     """log(sum(exp(z))) along the last axis: a float for 1-D z, shape (m,) for a batch (m, k)."""
@@ -20,6 +22,10 @@ SAMPLES = {
     """log(softmax(z)) along the last axis; same shape as z."""
     z = np.asarray(z, dtype=float)
     return z - log_sum_exp(z)[..., np.newaxis]
+''',
+        "log_sigmoid": '''def log_sigmoid(z):
+    """-softplus(-z), with NumPy's stable log(e^a + e^b)."""
+    return -np.logaddexp(0.0, -np.asarray(z, dtype=float))
 ''',
         "softmax_cross_entropy_with_logits": '''def softmax_cross_entropy_with_logits(logits, y):
     """Sum (should be the mean!) over the examples of -log softmax(logits[i])[y[i]]."""
@@ -41,6 +47,10 @@ SAMPLES = {
         "log_softmax": '''def log_softmax(z):
     e = np.exp(z)
     return np.log(e / e.sum())
+''',
+        "log_sigmoid": '''def log_sigmoid(z):
+    """Naive: e^-z overflows far below zero, and 1 + e^-40 rounds to 1."""
+    return -np.log(1 + np.exp(-z))
 ''',
         "softmax_cross_entropy_with_logits": '''def softmax_cross_entropy_with_logits(logits, y):
     return 0.0

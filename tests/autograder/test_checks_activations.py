@@ -535,6 +535,123 @@ def output_layer_for(target):
 """,
 }
 
+# Written from the task text alone: the four slopes, relu'(0) = 0, no overflow, ValueError.
+DERIVATIVE_CORRECT = {
+    "reference style (e^{-|z|} / (1 + e^{-|z|})^2, tanh' = 4 sigmoid'(2z))": """
+def activation_derivative(name, z):
+    z = np.asarray(z, dtype=float)
+    if name not in ("linear", "sigmoid", "tanh", "relu"):
+        raise ValueError(name)
+    e = np.exp(-np.abs(z))
+    e2 = np.exp(-2 * np.abs(z))
+    return {"linear": np.ones_like(z), "sigmoid": e / (1 + e) ** 2,
+            "tanh": 4 * e2 / (1 + e2) ** 2, "relu": (z > 0).astype(float)}[name]
+""",
+    "sigma (1 - sigma) with the overflow-free sigmoid, 1 - tanh^2, if/elif": """
+def activation_derivative(name, z):
+    z = np.asarray(z, dtype=float)
+    if name == "linear":
+        return np.ones(z.shape)
+    elif name == "sigmoid":
+        a = 0.5 * (1.0 + np.tanh(0.5 * z))
+        return a * (1 - a)
+    elif name == "tanh":
+        return 1 - np.tanh(z) ** 2
+    elif name == "relu":
+        return np.where(z > 0, 1.0, 0.0)
+    else:
+        raise ValueError(f"unknown activation {name}")
+""",
+    "scipy.special.expit, a dict of functions, KeyError turned into ValueError": """
+from scipy.special import expit
+
+SLOPES = {"linear": lambda z: np.ones_like(z),
+          "sigmoid": lambda z: expit(z) * expit(-z),
+          "tanh": lambda z: (1 - np.tanh(z)) * (1 + np.tanh(z)),
+          "relu": lambda z: np.heaviside(z, 0.0)}
+
+def activation_derivative(name, z):
+    try:
+        slope = SLOPES[name]
+    except KeyError:
+        raise ValueError(f"no activation called {name!r}") from None
+    return slope(np.array(z, dtype=float))
+""",
+    "a loop over the entries with the math module, 1/cosh^2 kept away from overflow": """
+import math
+
+def activation_derivative(name, z):
+    if name not in ["linear", "sigmoid", "tanh", "relu"]:
+        raise ValueError("name must be linear, sigmoid, tanh or relu")
+    z = np.array(z, dtype=float)
+    out = np.zeros(z.shape)
+    for i, v in np.ndenumerate(z):
+        if name == "linear":
+            out[i] = 1.0
+        elif name == "sigmoid":
+            e = math.exp(-abs(v))
+            out[i] = e / (1 + e) ** 2
+        elif name == "tanh":
+            out[i] = 0.0 if abs(v) > 300 else 1 / math.cosh(v) ** 2
+        else:
+            out[i] = 1.0 if v > 0 else 0.0
+    return out
+""",
+    "match statement, a bool mask times 1.0 for relu, np.full for linear": """
+def activation_derivative(name, z):
+    z = np.asarray(z)
+    match name:
+        case "linear":
+            return np.full(np.shape(z), 1.0)
+        case "sigmoid":
+            e = np.exp(-np.abs(z))
+            s = np.where(z >= 0, 1 / (1 + e), e / (1 + e))
+            return s * (1 - s)
+        case "tanh":
+            t = np.tanh(z)
+            return 1.0 - t * t
+        case "relu":
+            return (z > 0) * 1.0
+    raise ValueError(name)
+""",
+}
+
+DERIVATIVE_REF = DERIVATIVE_CORRECT[
+    "sigma (1 - sigma) with the overflow-free sigmoid, 1 - tanh^2, if/elif"]
+
+
+def derivative_with(old, new):
+    """The if/elif answer with one piece changed: a student right everywhere but there."""
+    assert old in DERIVATIVE_REF
+    return DERIVATIVE_REF.replace(old, new)
+
+
+DERIVATIVE_WRONG = {
+    "relu'(0) = 1": derivative_with("np.where(z > 0, 1.0, 0.0)", "np.where(z >= 0, 1.0, 0.0)"),
+    "sigmoid' as sigmoid(z) (1 - z)": derivative_with("return a * (1 - a)", "return a * (1 - z)"),
+    "tanh' as 1 - z^2": derivative_with("1 - np.tanh(z) ** 2", "1 - z ** 2"),
+    "linear' returns z": derivative_with("return np.ones(z.shape)", "return z"),
+    "linear' returns the number 1, not an array of ones": derivative_with(
+        "return np.ones(z.shape)", "return 1.0"),
+    "sigmoid as 1 / (1 + e^{-z}): overflows for large negative z": derivative_with(
+        "a = 0.5 * (1.0 + np.tanh(0.5 * z))", "a = 1 / (1 + np.exp(-z))"),
+    "tanh' as 1 / cosh(z)^2: cosh overflows far from 0": derivative_with(
+        "1 - np.tanh(z) ** 2", "1 / np.cosh(z) ** 2"),
+    "no ValueError for an unknown name (falls back to linear)": derivative_with(
+        '    else:\n        raise ValueError(f"unknown activation {name}")',
+        "    return np.ones(z.shape)"),
+    "a dict lookup that raises KeyError, not ValueError": """
+def activation_derivative(name, z):
+    z = np.asarray(z, dtype=float)
+    a = 0.5 * (1.0 + np.tanh(0.5 * z))
+    return {"linear": np.ones_like(z), "sigmoid": a * (1 - a), "tanh": 1 - np.tanh(z) ** 2,
+            "relu": np.where(z > 0, 1.0, 0.0)}[name]
+""",
+    "sigmoid' as the sigmoid itself": derivative_with("return a * (1 - a)", "return a"),
+    "relu' as relu (z where z > 0)": derivative_with("np.where(z > 0, 1.0, 0.0)",
+                                                     "np.where(z > 0, z, 0.0)"),
+}
+
 CASES = [
     ("activations.relu", RELU_CORRECT, RELU_WRONG),
     ("activations.dense", DENSE_CORRECT, DENSE_WRONG),
@@ -542,6 +659,7 @@ CASES = [
     ("activations.collapse_linear", COLLAPSE_CORRECT, COLLAPSE_WRONG),
     ("activations.piecewise_linear_layers", PIECEWISE_CORRECT, PIECEWISE_WRONG),
     ("activations.output_layer_for", OUTPUT_LAYER_CORRECT, OUTPUT_LAYER_WRONG),
+    ("activations.activation_derivative", DERIVATIVE_CORRECT, DERIVATIVE_WRONG),
 ]
 test_accepts_correct, test_rejects_wrong = accept_and_reject(CASES, HEADER)
 
@@ -573,3 +691,17 @@ def test_output_layer_feedback_says_why_without_naming_the_answer(check_code):
     assert all("several yes/no" in f.case.label for f in verdict.failures)
     message = verdict.failures[0].message
     assert "independent" in message and "sigmoid" not in message
+
+
+def test_activation_derivative_feedback_names_the_slope_and_the_exception(check_code):
+    verdict = check_code("activations.activation_derivative",
+                         HEADER + DERIVATIVE_WRONG["relu'(0) = 1"])
+    assert [f.case.label for f in verdict.failures] == [
+        "relu' at z = 0 exactly: 0, as TensorFlow's gradient gives"]
+    assert "relu' is not close enough" in verdict.feedback()
+    verdict = check_code("activations.activation_derivative",
+                         HEADER + DERIVATIVE_WRONG["a dict lookup that raises KeyError, not "
+                                                   "ValueError"])
+    assert [f.message for f in verdict.failures] == [
+        "name = 'swish' is not an activation the task lists: expected a ValueError, got "
+        "'KeyError'"]

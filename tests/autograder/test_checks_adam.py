@@ -12,12 +12,13 @@ HEADER = "import numpy as np\n"
 
 def test_checks_are_listed_in_exercise_order():
     assert [check.exercise_id for check in adam.CHECKS] == [
-        "adam.gradient_descent_step", "adam.adam_step", "adam.minimize"]
+        "adam.gradient_descent_step", "adam.momentum_step", "adam.adam_step", "adam.minimize"]
 
 
 def test_the_signatures_are_written_as_the_course_lists_them():
     assert [check.signature for check in adam.CHECKS] == [
         "gradient_descent_step(w, grad, alpha)",
+        "momentum_step(w, grad, velocity, alpha, beta=0.9)",
         "adam_step(w, grad, m, v, t, alpha=0.001, beta_1=0.9, beta_2=0.999, epsilon=1e-7)",
         "minimize(grad_fn, w0, steps, optimizer, **hyper)"]
 
@@ -84,6 +85,96 @@ def gradient_descent_step(w, grad, alpha):
     "returns a list": """
 def gradient_descent_step(w, grad, alpha):
     return (w - alpha * grad).tolist()
+""",
+}
+
+
+# ----------------------------------------------------------------------------------------------
+# momentum_step: written from the task text alone (Keras' convention)
+
+MOMENTUM_CORRECT = {
+    "the two formulas as written": """
+def momentum_step(w, grad, velocity, alpha, beta=0.9):
+    velocity_new = beta * velocity - alpha * grad
+    return w + velocity_new, velocity_new
+""",
+    "Keras' order: -grad * alpha + velocity * beta, as a list of the two": """
+def momentum_step(w, grad, velocity, alpha, beta=0.9):
+    v = -grad * alpha + velocity * beta
+    return [np.add(w, v), v]
+""",
+    "in place, on copies": """
+def momentum_step(w, grad, velocity, alpha, beta=0.9):
+    v = np.array(velocity, dtype=float)
+    v *= beta
+    v -= alpha * np.asarray(grad)
+    w_new = np.array(w, dtype=float)
+    w_new += v
+    return w_new, v
+""",
+    "a loop over the entries": """
+def momentum_step(w, grad, velocity, alpha, beta=0.9):
+    w = np.asarray(w, dtype=float)
+    w_new, v_new = np.empty(w.shape), np.empty(w.shape)
+    for j in np.ndindex(w.shape):
+        v_new[j] = beta * velocity[j] - alpha * grad[j]
+        w_new[j] = w[j] + v_new[j]
+    return w_new, v_new
+""",
+    "w_new first, the velocity as the step taken": """
+def momentum_step(w, grad, velocity, alpha, beta=0.9):
+    w_new = w + beta * velocity - alpha * grad
+    return w_new, w_new - w
+""",
+}
+
+MOMENTUM_WRONG = {
+    "PyTorch's sign convention: velocity = beta v + alpha grad, w - velocity": """
+def momentum_step(w, grad, velocity, alpha, beta=0.9):
+    velocity_new = beta * velocity + alpha * grad
+    return w - velocity_new, velocity_new
+""",
+    "a (1 - beta) factor on the gradient (an average, as Adam's m)": """
+def momentum_step(w, grad, velocity, alpha, beta=0.9):
+    velocity_new = beta * velocity - (1 - beta) * alpha * grad
+    return w + velocity_new, velocity_new
+""",
+    "w moved by the old velocity": """
+def momentum_step(w, grad, velocity, alpha, beta=0.9):
+    velocity_new = beta * velocity - alpha * grad
+    return w + velocity, velocity_new
+""",
+    "modifies w in place": """
+def momentum_step(w, grad, velocity, alpha, beta=0.9):
+    velocity_new = beta * velocity - alpha * grad
+    w += velocity_new
+    return w, velocity_new
+""",
+    "modifies velocity in place": """
+def momentum_step(w, grad, velocity, alpha, beta=0.9):
+    velocity *= beta
+    velocity -= alpha * grad
+    return w + velocity, velocity.copy()
+""",
+    "beta on the gradient, not on the old velocity": """
+def momentum_step(w, grad, velocity, alpha, beta=0.9):
+    velocity_new = velocity - beta * alpha * grad
+    return w + velocity_new, velocity_new
+""",
+    "Nesterov's update (Keras' nesterov=True)": """
+def momentum_step(w, grad, velocity, alpha, beta=0.9):
+    velocity_new = beta * velocity - alpha * grad
+    return w + beta * velocity_new - alpha * grad, velocity_new
+""",
+    "returns (velocity_new, w_new)": """
+def momentum_step(w, grad, velocity, alpha, beta=0.9):
+    velocity_new = beta * velocity - alpha * grad
+    return velocity_new, w + velocity_new
+""",
+    "default beta 0.99": """
+def momentum_step(w, grad, velocity, alpha, beta=0.99):
+    velocity_new = beta * velocity - alpha * grad
+    return w + velocity_new, velocity_new
 """,
 }
 
@@ -474,6 +565,7 @@ def minimize(grad_fn, w0, steps, optimizer, **hyper):
 
 CASES = [
     ("adam.gradient_descent_step", GD_CORRECT, GD_WRONG),
+    ("adam.momentum_step", MOMENTUM_CORRECT, MOMENTUM_WRONG),
     ("adam.adam_step", ADAM_CORRECT, ADAM_WRONG),
     ("adam.minimize", MINIMIZE_CORRECT, MINIMIZE_WRONG),
 ]
@@ -487,6 +579,13 @@ def test_a_wrong_path_length_is_explained(check_code):
     verdict = check_code("adam.minimize",
                          HEADER + MINIMIZE_WRONG["path without the last point (steps rows)"])
     assert "one row is missing" in verdict.feedback()
+
+
+def test_a_sign_convention_is_named_on_the_velocity(check_code):
+    verdict = check_code("adam.momentum_step", HEADER + MOMENTUM_WRONG[
+        "PyTorch's sign convention: velocity = beta v + alpha grad, w - velocity"])
+    text = verdict.feedback()
+    assert "velocity_new" in text and "13 of 13 cases failed" in text
 
 
 def test_feedback_names_the_moment_that_is_wrong(check_code):
@@ -522,8 +621,10 @@ def test_the_named_gradients_are_the_gradients_of_their_costs():
 @pytest.mark.parametrize("seed", [0, 1, 2, 3, 4])
 def test_every_correct_version_is_accepted_whatever_the_seed(seed):
     """The random cases change with the seed: none of them may catch out a correct ordering."""
-    codes = [HEADER + GD_CORRECT[name_gd] + ADAM_CORRECT[name_adam] + MINIMIZE_CORRECT[name_min]
-             for name_gd, name_adam, name_min in zip(GD_CORRECT, ADAM_CORRECT, MINIMIZE_CORRECT)]
+    codes = [HEADER + GD_CORRECT[name_gd] + MOMENTUM_CORRECT[name_mom] + ADAM_CORRECT[name_adam]
+             + MINIMIZE_CORRECT[name_min]
+             for name_gd, name_mom, name_adam, name_min in zip(GD_CORRECT, MOMENTUM_CORRECT,
+                                                               ADAM_CORRECT, MINIMIZE_CORRECT)]
     for code in codes:
         verdicts, _ = run_checks(adam.CHECKS, [code], seed=seed)
         assert all(v.accepted for v in verdicts.values()), \

@@ -10,13 +10,15 @@ HEADER = "import numpy as np\n"
 
 def test_checks_are_listed_in_exercise_order():
     assert [check.exercise_id for check in backprop.CHECKS] == [
-        "backprop.numerical_derivative", "backprop.Value", "backprop.two_layer_gradients"]
+        "backprop.numerical_derivative", "backprop.Value", "backprop.two_layer_gradients",
+        "backprop.dense_backward", "backprop.gradient_check"]
 
 
 def test_the_signatures_are_written_as_the_course_lists_them():
     assert [check.signature for check in backprop.CHECKS] == [
         "numerical_derivative(f, w, epsilon=1e-6)", "class Value(data)",
-        "two_layer_gradients(x, y, w1, b1, w2, b2)"]
+        "two_layer_gradients(x, y, w1, b1, w2, b2)", "dense_backward(a_in, W, b, dA, g)",
+        "gradient_check(f, grad, w, epsilon=1e-6)"]
 
 
 # ----------------------------------------------------------------------------------------------
@@ -444,10 +446,259 @@ TWO_LAYER_WRONG = {
 }
 
 
+# ----------------------------------------------------------------------------------------------
+# dense_backward
+
+DENSE_REFERENCE_STYLE = """
+def dense_backward(a_in, W, b, dA, g):
+    z = a_in @ W + b
+    if g == "linear":
+        dz = dA
+    elif g == "relu":
+        dz = dA * (z > 0)
+    elif g == "sigmoid":
+        a = 1 / (1 + np.exp(-z))
+        dz = dA * a * (1 - a)
+    else:
+        raise ValueError(g)
+    return dz @ W.T, a_in.T @ dz, dz.sum(axis=0)
+"""
+
+
+def dense_slip(old, new):
+    assert old in DENSE_REFERENCE_STYLE, old
+    return DENSE_REFERENCE_STYLE.replace(old, new)
+
+
+DENSE_CORRECT = {
+    "reference-style: matrix products": DENSE_REFERENCE_STYLE,
+    "a loop over the examples, outer products summed": """
+def dense_backward(a_in, W, b, dA, g):
+    m, n = a_in.shape
+    u = W.shape[1]
+    dA_in, dW, db = np.zeros((m, n)), np.zeros((n, u)), np.zeros(u)
+    for i in range(m):
+        z = a_in[i] @ W + b
+        if g == "linear":
+            gp = np.ones(u)
+        elif g == "relu":
+            gp = np.where(z > 0, 1.0, 0.0)
+        elif g == "sigmoid":
+            s = 1 / (1 + np.exp(-z))
+            gp = s * (1 - s)
+        else:
+            raise ValueError("unknown activation " + str(g))
+        dz = dA[i] * gp
+        dW += np.outer(a_in[i], dz)
+        db += dz
+        dA_in[i] = W @ dz
+    return dA_in, dW, db
+""",
+    "einsum, a dict of derivatives, sigmoid' as s(z) s(-z)": """
+DERIVATIVES = {
+    "linear": lambda z: np.ones_like(z),
+    "relu": lambda z: (z > 0).astype(float),
+    "sigmoid": lambda z: 1 / (1 + np.exp(-z)) / (1 + np.exp(z)),
+}
+
+def dense_backward(a_in, W, b, dA, g):
+    if g not in DERIVATIVES:
+        raise ValueError(f"g must be one of {list(DERIVATIVES)}")
+    dz = dA * DERIVATIVES[g](np.einsum("mn,nu->mu", a_in, W) + b)
+    return (np.einsum("mu,nu->mn", dz, W), np.einsum("mn,mu->nu", a_in, dz),
+            np.einsum("mu->u", dz))
+""",
+    "relu' from the activation (a > 0), np.dot and a list returned": """
+def dense_backward(a_in, W, b, dA, g):
+    z = np.dot(a_in, W) + b
+    if g == "relu":
+        a = np.maximum(z, 0)
+        dz = np.where(a > 0, dA, 0.0)
+    elif g == "sigmoid":
+        a = np.exp(-np.logaddexp(0, -z))
+        dz = dA * a * (1.0 - a)
+    elif g == "linear":
+        dz = dA.copy()
+    else:
+        raise ValueError("g")
+    return [np.dot(dz, W.T), np.dot(a_in.T, dz), np.sum(dz, axis=0)]
+""",
+    "loops over every index, like the chain rule by hand": """
+import math
+
+def dense_backward(a_in, W, b, dA, g):
+    if g not in ("linear", "relu", "sigmoid"):
+        raise ValueError("unknown activation")
+    m, n = a_in.shape
+    u = len(b)
+    dA_in, dW, db = np.zeros((m, n)), np.zeros((n, u)), np.zeros(u)
+    for i in range(m):
+        for j in range(u):
+            z = sum(a_in[i, k] * W[k, j] for k in range(n)) + b[j]
+            if g == "relu":
+                d = 1.0 if z > 0 else 0.0
+            elif g == "sigmoid":
+                s = 1 / (1 + math.exp(-z))
+                d = s * (1 - s)
+            else:
+                d = 1.0
+            dz = dA[i, j] * d
+            db[j] += dz
+            for k in range(n):
+                dW[k, j] += a_in[i, k] * dz
+                dA_in[i, k] += W[k, j] * dz
+    return dA_in, dW, db
+""",
+}
+
+DENSE_WRONG = {
+    "dW = a_in.T @ dA, without g'": dense_slip("a_in.T @ dz", "a_in.T @ dA"),
+    "db averaged over the batch": dense_slip("dz.sum(axis=0)", "dz.mean(axis=0)"),
+    "dA_in = dZ @ W, not W.T": dense_slip("dz @ W.T", "dz @ W"),
+    "relu'(0) = 1": dense_slip("(z > 0)", "(z >= 0)"),
+    "sigmoid' as z (1 - z)": dense_slip("dz = dA * a * (1 - a)", "dz = dA * z * (1 - z)"),
+    "dW transposed: dZ.T @ a_in": dense_slip("a_in.T @ dz", "dz.T @ a_in"),
+    "dW and dA_in divided by m again": dense_slip(
+        "return dz @ W.T, a_in.T @ dz,", "return dz @ W.T / len(dA), a_in.T @ dz / len(dA),"),
+    "db not summed: one row per example": dense_slip("dz.sum(axis=0)", "dz"),
+    "an unknown g treated as linear": dense_slip('raise ValueError(g)', 'dz = dA'),
+    "an unknown g raises KeyError": dense_slip('raise ValueError(g)', 'raise KeyError(g)'),
+}
+
+
+# ----------------------------------------------------------------------------------------------
+# gradient_check
+
+GC_REFERENCE_STYLE = """
+def gradient_check(f, grad, w, epsilon=1e-6):
+    a = grad(w)
+    n = np.zeros(len(w))
+    for i in range(len(w)):
+        e = np.zeros(len(w))
+        e[i] = epsilon
+        n[i] = (f(w + e) - f(w - e)) / (2 * epsilon)
+    worst = 0.0
+    for i in range(len(w)):
+        scale = max(abs(a[i]), abs(n[i]))
+        if scale > 0:
+            worst = max(worst, abs(a[i] - n[i]) / scale)
+    return worst
+"""
+
+
+def gc_slip(old, new):
+    assert old in GC_REFERENCE_STYLE, old
+    return GC_REFERENCE_STYLE.replace(old, new)
+
+
+GC_CORRECT = {
+    "reference-style: a unit nudge per entry, then a loop for the errors": GC_REFERENCE_STYLE,
+    "nudge a copy in place and put it back, np.divide with where=": """
+def gradient_check(f, grad, w, epsilon=1e-6):
+    analytic = np.asarray(grad(w), dtype=float)
+    numeric = np.empty(w.shape)
+    v = w.astype(float)
+    for i in range(v.size):
+        old = v[i]
+        v[i] = old + epsilon
+        up = f(v)
+        v[i] = old - epsilon
+        down = f(v)
+        v[i] = old
+        numeric[i] = (up - down) / (2 * epsilon)
+    scale = np.maximum(np.abs(analytic), np.abs(numeric))
+    error = np.divide(np.abs(analytic - numeric), scale, out=np.zeros_like(scale),
+                      where=scale > 0)
+    return float(np.max(error))
+""",
+    "the rows of an identity matrix, np.where for the 0/0 entries": """
+def gradient_check(f, grad, w, epsilon=1e-6):
+    eye = np.eye(len(w)) * epsilon
+    numeric = np.array([(f(w + d) - f(w - d)) / (2 * epsilon) for d in eye])
+    analytic = grad(w)
+    diff = np.abs(analytic - numeric)
+    scale = np.maximum(np.abs(analytic), np.abs(numeric))
+    safe = np.where(scale == 0, 1.0, scale)
+    return np.max(np.where(scale == 0, 0.0, diff / safe))
+""",
+    "plain Python lists and floats": """
+def gradient_check(f, grad, w, epsilon=1e-6):
+    g = [float(x) for x in grad(w)]
+    errors = []
+    for i in range(len(w)):
+        plus, minus = w.copy(), w.copy()
+        plus[i] += epsilon
+        minus[i] -= epsilon
+        n = (f(plus) - f(minus)) / (2 * epsilon)
+        top, bottom = abs(g[i] - n), max(abs(g[i]), abs(n))
+        errors.append(0.0 if bottom == 0 else top / bottom)
+    return max(errors)
+""",
+    "np.linalg.norm-free: abs and max of each pair, ignoring nothing": """
+def gradient_check(f, grad, w, epsilon=1e-6):
+    a = np.array(grad(w), dtype=float)
+    worst = 0.0
+    for i, _ in enumerate(w):
+        step = np.zeros_like(w, dtype=float)
+        step[i] = epsilon
+        n = f(w + step) / (2 * epsilon) - f(w - step) / (2 * epsilon)
+        if a[i] != 0 or n != 0:
+            worst = max(worst, abs(a[i] - n) / max(abs(a[i]), abs(n)))
+    return worst
+""",
+}
+
+GC_WRONG = {
+    "a forward difference": gc_slip("(f(w + e) - f(w - e)) / (2 * epsilon)",
+                                    "(f(w + e) - f(w)) / epsilon"),
+    "divided by |a| only": gc_slip("worst = max(worst, abs(a[i] - n[i]) / scale)",
+                                   "worst = max(worst, abs(a[i] - n[i]) / abs(a[i]))"),
+    "the mean of the errors, not the max": """
+def gradient_check(f, grad, w, epsilon=1e-6):
+    a = grad(w)
+    n = np.array([(f(w + d) - f(w - d)) / (2 * epsilon) for d in np.eye(len(w)) * epsilon])
+    scale = np.maximum(np.abs(a), np.abs(n))
+    error = np.divide(np.abs(a - n), scale, out=np.zeros(len(w)), where=scale > 0)
+    return float(error.mean())
+""",
+    "every entry nudged at once": gc_slip("e = np.zeros(len(w))\n        e[i] = epsilon",
+                                         "e = np.full(len(w), epsilon)"),
+    "nan where both are 0": """
+def gradient_check(f, grad, w, epsilon=1e-6):
+    a = grad(w)
+    n = np.array([(f(w + d) - f(w - d)) / (2 * epsilon) for d in np.eye(len(w)) * epsilon])
+    with np.errstate(invalid="ignore"):
+        return np.max(np.abs(a - n) / np.maximum(np.abs(a), np.abs(n)))
+""",
+    "nudges w itself and does not put it back": """
+def gradient_check(f, grad, w, epsilon=1e-6):
+    a = grad(w)
+    worst = 0.0
+    for i in range(len(w)):
+        w[i] += epsilon
+        up = f(w)
+        w[i] -= 2 * epsilon
+        down = f(w)
+        n = (up - down) / (2 * epsilon)
+        scale = max(abs(a[i]), abs(n))
+        if scale > 0:
+            worst = max(worst, abs(a[i] - n) / scale)
+    return worst
+""",
+    "divided by epsilon, not 2 epsilon": gc_slip("/ (2 * epsilon)", "/ epsilon"),
+    "the absolute error, not the relative one": gc_slip("abs(a[i] - n[i]) / scale",
+                                                        "abs(a[i] - n[i])"),
+    "ignores the epsilon passed in": gc_slip("e[i] = epsilon", "e[i] = 1e-6").replace(
+        "/ (2 * epsilon)", "/ 2e-6"),
+}
+
+
 CASES = [
     ("backprop.numerical_derivative", ND_CORRECT, ND_WRONG),
     ("backprop.Value", VALUE_CORRECT, VALUE_WRONG),
     ("backprop.two_layer_gradients", TWO_LAYER_CORRECT, TWO_LAYER_WRONG),
+    ("backprop.dense_backward", DENSE_CORRECT, DENSE_WRONG),
+    ("backprop.gradient_check", GC_CORRECT, GC_WRONG),
 ]
 test_accepts_correct, test_rejects_wrong = accept_and_reject(CASES, HEADER)
 
@@ -505,3 +756,12 @@ def test_the_reference_style_answers_are_accepted_whatever_the_seed(check_code, 
         for name, code in list(correct.items())[:3]:
             verdict = check_code(exercise_id, HEADER + code, seed=seed)
             assert verdict.accepted, (seed, name, verdict.feedback())
+
+
+def test_dense_backward_feedback_names_the_gradient(check_code):
+    verdict = check_code("backprop.dense_backward",
+                         HEADER + DENSE_WRONG["db averaged over the batch"])
+    assert "db" in verdict.feedback()
+    verdict = check_code("backprop.dense_backward",
+                         HEADER + DENSE_WRONG["an unknown g raises KeyError"])
+    assert "expected a ValueError, got 'KeyError'" in verdict.feedback()

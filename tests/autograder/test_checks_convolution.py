@@ -12,13 +12,16 @@ HEADER = "import numpy as np\n"
 def test_checks_are_listed_in_exercise_order():
     assert [check.exercise_id for check in convolution.CHECKS] == [
         "convolution.conv1d", "convolution.conv2d", "convolution.conv1d_layer",
+        "convolution.conv2d_layer", "convolution.receptive_field",
         "convolution.build_ekg_classifier"]
 
 
 def test_the_signatures_are_written_as_the_course_lists_them():
     assert [check.signature for check in convolution.CHECKS] == [
         "conv1d(x, kernel, stride=1)", "conv2d(image, kernel, stride=1)",
-        "conv1d_layer(x, W, b, stride, g)", "build_ekg_classifier(n_samples=100)"]
+        "conv1d_layer(x, W, b, stride, g)",
+        "conv2d_layer(images, W, b, stride=1, padding='valid')", "receptive_field(layers)",
+        "build_ekg_classifier(n_samples=100)"]
 
 
 # ----------------------------------------------------------------------------------------------
@@ -286,10 +289,290 @@ def conv1d_layer(x, W, b, stride, g):
 }
 
 
+# ----------------------------------------------------------------------------------------------
+# conv2d_layer
+
+CONV2D_LAYER_BODY = """
+def conv2d_layer(images, W, b, stride=1, padding="valid"):
+    m, H, Wd, C = images.shape
+    kh, kw, _, F = W.shape
+    if padding == "same":
+        out_h, out_w = -(-H // stride), -(-Wd // stride)
+        pad_h = max((out_h - 1) * stride + kh - H, 0)
+        pad_w = max((out_w - 1) * stride + kw - Wd, 0)
+        images = np.pad(images, ((0, 0), (pad_h // 2, pad_h - pad_h // 2),
+                                 (pad_w // 2, pad_w - pad_w // 2), (0, 0)))
+    elif padding != "valid":
+        raise ValueError(padding)
+    out_h = (images.shape[1] - kh) // stride + 1
+    out_w = (images.shape[2] - kw) // stride + 1
+    z = np.zeros((m, out_h, out_w, F))
+    for r in range(out_h):
+        for c in range(out_w):
+            window = images[:, r * stride:r * stride + kh, c * stride:c * stride + kw, :]
+            z[:, r, c, :] = np.tensordot(window, W, axes=([1, 2, 3], [0, 1, 2]))
+    return z + b
+"""
+
+CONV2D_LAYER_CORRECT = {
+    "loops over output positions, tensordot over (kh, kw, C)": CONV2D_LAYER_BODY,
+    "sliding_window_view and einsum": """
+from numpy.lib.stride_tricks import sliding_window_view
+def conv2d_layer(images, W, b, stride=1, padding="valid"):
+    kh, kw = W.shape[:2]
+    if padding == "same":
+        pads = []
+        for n, k in zip(images.shape[1:3], (kh, kw)):
+            total = max((int(np.ceil(n / stride)) - 1) * stride + k - n, 0)
+            pads.append((total // 2, total - total // 2))
+        images = np.pad(images, [(0, 0), *pads, (0, 0)])
+    windows = sliding_window_view(images, (kh, kw), axis=(1, 2))[:, ::stride, ::stride]
+    # windows: (m, H', W', C, kh, kw)
+    return np.einsum("nrcxij,ijxf->nrcf", windows, W) + b
+""",
+    "plain Python loops over every index, padding by copying into zeros": """
+import math
+def conv2d_layer(images, W, b, stride=1, padding="valid"):
+    m, H, Wd, C = images.shape
+    kh, kw, _, F = W.shape
+    if padding == "valid":
+        top = left = 0
+        out_h, out_w = (H - kh) // stride + 1, (Wd - kw) // stride + 1
+        padded = images
+    elif padding == "same":
+        out_h, out_w = math.ceil(H / stride), math.ceil(Wd / stride)
+        extra_h = max((out_h - 1) * stride + kh - H, 0)
+        extra_w = max((out_w - 1) * stride + kw - Wd, 0)
+        top, left = extra_h // 2, extra_w // 2
+        padded = np.zeros((m, H + extra_h, Wd + extra_w, C))
+        padded[:, top:top + H, left:left + Wd, :] = images
+    else:
+        raise ValueError("padding must be 'valid' or 'same'")
+    out = np.zeros((m, out_h, out_w, F))
+    for n in range(m):
+        for r in range(out_h):
+            for c in range(out_w):
+                for f in range(F):
+                    total = b[f]
+                    for i in range(kh):
+                        for j in range(kw):
+                            for ch in range(C):
+                                total += padded[n, r * stride + i, c * stride + j, ch] \\
+                                    * W[i, j, ch, f]
+                    out[n, r, c, f] = total
+    return out
+""",
+    "scipy correlate2d per image, channel and filter, then every stride-th": """
+from scipy.signal import correlate2d
+def conv2d_layer(images, W, b, stride=1, padding="valid"):
+    kh, kw, C, F = W.shape
+    if padding == "same":
+        H, Wd = images.shape[1:3]
+        ph = max((-(-H // stride) - 1) * stride + kh - H, 0)
+        pw = max((-(-Wd // stride) - 1) * stride + kw - Wd, 0)
+        images = np.pad(images, ((0, 0), (ph // 2, ph - ph // 2), (pw // 2, pw - pw // 2),
+                                 (0, 0)))
+    out = []
+    for image in images:
+        maps = [sum(correlate2d(image[:, :, ch], W[:, :, ch, f], mode="valid")
+                    for ch in range(C))[::stride, ::stride] + b[f] for f in range(F)]
+        out.append(np.stack(maps, axis=-1))
+    return np.array(out)
+""",
+    "im2col: the windows as rows of a matrix": """
+def conv2d_layer(images, W, b, stride=1, padding="valid"):
+    kh, kw, C, F = W.shape
+    if padding not in ("valid", "same"):
+        raise ValueError(f"unknown padding {padding}")
+    if padding == "same":
+        widths = []
+        for n, k in ((images.shape[1], kh), (images.shape[2], kw)):
+            out = (n + stride - 1) // stride
+            need = max(0, (out - 1) * stride + k - n)
+            widths.append((need // 2, (need + 1) // 2))
+        images = np.pad(images, ((0, 0), widths[0], widths[1], (0, 0)))
+    m, H, Wd, _ = images.shape
+    rows, cols = (H - kh) // stride + 1, (Wd - kw) // stride + 1
+    columns = np.array([[images[:, r * stride:r * stride + kh, c * stride:c * stride + kw, :]
+                         .reshape(m, -1) for c in range(cols)] for r in range(rows)])
+    z = columns @ W.reshape(-1, F) + b           # (rows, cols, m, F)
+    return z.transpose(2, 0, 1, 3)
+""",
+}
+
+
+def slip2d(old, new, body=CONV2D_LAYER_BODY):
+    """The correct conv2d_layer above with one line changed."""
+    assert old in body, old
+    return body.replace(old, new)
+
+
+CONV2D_LAYER_WRONG = {
+    "true convolution: the kernel flipped": slip2d("window, W, axes",
+                                                   "window, W[::-1, ::-1], axes"),
+    "'same' padding with the extra zero row and column at the top and left": slip2d(
+        "(pad_h // 2, pad_h - pad_h // 2),\n                                 "
+        "(pad_w // 2, pad_w - pad_w // 2)",
+        "(pad_h - pad_h // 2, pad_h // 2),\n                                 "
+        "(pad_w - pad_w // 2, pad_w // 2)"),
+    "'same' padding of k - 1 whatever the stride": slip2d(
+        "pad_h = max((out_h - 1) * stride + kh - H, 0)\n        "
+        "pad_w = max((out_w - 1) * stride + kw - Wd, 0)",
+        "pad_h, pad_w = kh - 1, kw - 1"),
+    "'same' output H x W whatever the stride": """
+def conv2d_layer(images, W, b, stride=1, padding="valid"):
+    kh, kw = W.shape[:2]
+    if padding == "same":
+        images = np.pad(images, ((0, 0), ((kh - 1) // 2, kh // 2), ((kw - 1) // 2, kw // 2),
+                                 (0, 0)))
+        stride_rows = 1
+    else:
+        stride_rows = stride
+    out_h = (images.shape[1] - kh) // stride_rows + 1
+    out_w = (images.shape[2] - kw) // stride_rows + 1
+    z = np.zeros((images.shape[0], out_h, out_w, W.shape[3]))
+    for r in range(out_h):
+        for c in range(out_w):
+            window = images[:, r * stride_rows:r * stride_rows + kh,
+                            c * stride_rows:c * stride_rows + kw, :]
+            z[:, r, c, :] = np.tensordot(window, W, axes=([1, 2, 3], [0, 1, 2]))
+    return z + b
+""",
+    "W read as (kh, kw, F, C)": slip2d("window, W, axes", "window, W.swapaxes(2, 3), axes"),
+    "only the first channel used": slip2d(
+        "np.tensordot(window, W, axes=([1, 2, 3], [0, 1, 2]))",
+        "np.tensordot(window[..., 0], W[:, :, 0, :], axes=([1, 2], [0, 1]))"),
+    "the bias added once per input channel": slip2d("return z + b",
+                                                    "return z + b * images.shape[3]"),
+    "the kernel's rows and columns swapped": slip2d(
+        "window, W, axes", "window, W.transpose(1, 0, 2, 3).reshape(W.shape), axes"),
+    "the stride applied to the rows only": slip2d(
+        "c * stride:c * stride + kw", "c:c + kw").replace(
+        "out_w = (images.shape[2] - kw) // stride + 1", "out_w = images.shape[2] - kw + 1"),
+    "no bias": slip2d("return z + b", "return z"),
+}
+
+
+# ----------------------------------------------------------------------------------------------
+# receptive_field
+
+RF_CORRECT = {
+    "forward: the size grows by (k - 1) times the step so far": """
+def receptive_field(layers):
+    size, step = 1, 1
+    for k, s in layers:
+        size += (k - 1) * step
+        step *= s
+    return size, step
+""",
+    "backward from the last layer: k units below span (k - 1) * s + k' ...": """
+def receptive_field(layers):
+    size = 1
+    for k, s in reversed(layers):
+        size = (size - 1) * s + k
+    step = 1
+    for _, s in layers:
+        step = step * s
+    return size, step
+""",
+    "closed form with numpy cumulative products": """
+def receptive_field(layers):
+    if not layers:
+        return 1, 1
+    kernels, strides = np.array(layers).T
+    jumps = np.concatenate([[1], np.cumprod(strides)[:-1]])
+    return int(1 + np.sum((kernels - 1) * jumps)), int(np.prod(strides))
+""",
+    "brute force: the index sets of the first two units, layer by layer": """
+def receptive_field(layers):
+    units = [[0], [1]]          # the two first units of the last layer, as index lists
+    for k, s in reversed(layers):
+        units = [sorted({p * s + j for p in unit for j in range(k)}) for unit in units]
+    first, second = units
+    return len(first), second[0] - first[0]
+""",
+    "recursion, numpy integers": """
+def receptive_field(layers):
+    if len(layers) == 0:
+        return np.int64(1), np.int64(1)
+    size, step = receptive_field(layers[:-1])
+    k, s = layers[-1]
+    return size + (k - 1) * step, step * s
+""",
+}
+
+RF_WRONG = {
+    "the product of the kernel sizes": """
+def receptive_field(layers):
+    size, step = 1, 1
+    for k, s in layers:
+        size *= k
+        step *= s
+    return size, step
+""",
+    "the sum of the kernel sizes": """
+def receptive_field(layers):
+    return sum(k for k, _ in layers) or 1, int(np.prod([s for _, s in layers]))
+""",
+    "the step is the last layer's stride only": """
+def receptive_field(layers):
+    size, step = 1, 1
+    for k, s in layers:
+        size += (k - 1) * step
+        step *= s
+    return size, (layers[-1][1] if layers else 1)
+""",
+    "the earlier strides forgotten: the size grows by k - 1": """
+def receptive_field(layers):
+    size, step = 1, 1
+    for k, s in layers:
+        size += k - 1
+        step *= s
+    return size, step
+""",
+    "the size grows with the layer's own stride, not the step below it": """
+def receptive_field(layers):
+    size, step = 1, 1
+    for k, s in layers:
+        step *= s
+        size += (k - 1) * step
+    return size, step
+""",
+    "no layers gives (0, 0)": """
+def receptive_field(layers):
+    if not layers:
+        return 0, 0
+    size, step = 1, 1
+    for k, s in layers:
+        size += (k - 1) * step
+        step *= s
+    return size, step
+""",
+    "floats: the steps multiplied as floats": """
+def receptive_field(layers):
+    size, step = 1.0, 1.0
+    for k, s in layers:
+        size += (k - 1) * step
+        step *= s
+    return size, step
+""",
+    "the step is the sum of the strides": """
+def receptive_field(layers):
+    size, step = 1, 1
+    for k, s in layers:
+        size += (k - 1) * step
+        step *= s
+    return size, max(1, sum(s for _, s in layers))
+""",
+}
+
+
 CASES = [
     ("convolution.conv1d", CONV1D_CORRECT, CONV1D_WRONG),
     ("convolution.conv2d", CONV2D_CORRECT, CONV2D_WRONG),
     ("convolution.conv1d_layer", LAYER_CORRECT, LAYER_WRONG),
+    ("convolution.conv2d_layer", CONV2D_LAYER_CORRECT, CONV2D_LAYER_WRONG),
+    ("convolution.receptive_field", RF_CORRECT, RF_WRONG),
 ]
 test_accepts_correct, test_rejects_wrong = accept_and_reject(CASES, HEADER)
 
@@ -332,6 +615,17 @@ def build_ekg_classifier(n_samples=100):
     m.compile(loss="binary_crossentropy", optimizer=keras.optimizers.Adam(0.01))
     return m
 """,
+    "'same' padding in both Conv1D layers (the task leaves the padding free)": """
+def build_ekg_classifier(n_samples=100):
+    m = keras.Sequential([keras.Input(shape=(n_samples, 1)),
+                          keras.layers.Conv1D(8, 20, strides=10, padding="same",
+                                              activation="relu"),
+                          keras.layers.Conv1D(4, 5, strides=2, padding="same",
+                                              activation="relu"),
+                          keras.layers.Flatten(), keras.layers.Dense(1, activation="sigmoid")])
+    m.compile(loss=keras.losses.BinaryCrossentropy(), optimizer=keras.optimizers.Adam(0.01))
+    return m
+""",
 }
 
 
@@ -355,8 +649,10 @@ EKG_WRONG = {
         first="keras.layers.Conv1D(8, 20, strides=20, activation='relu')"),
     "the second layer's window 3": ekg_model(
         second="keras.layers.Conv1D(4, 3, strides=2, activation='relu')"),
-    "'same' padding": ekg_model(
-        first="keras.layers.Conv1D(8, 20, strides=10, padding='same', activation='relu')"),
+    "the notes' network taken literally: one filter per layer, sigmoid, Adam's default rate":
+        ekg_model(first="keras.layers.Conv1D(1, 20, strides=10, activation='sigmoid')",
+                  second="keras.layers.Conv1D(1, 5, strides=2, activation='sigmoid')",
+                  optimizer="'adam'"),
     "sigmoid output with from_logits=True": ekg_model(
         loss="keras.losses.BinaryCrossentropy(from_logits=True)"),
     "two softmax outputs and a categorical loss": ekg_model(
@@ -395,10 +691,10 @@ def test_a_wrong_window_names_the_layer(check_code):
 @pytest.mark.parametrize("seed", [0, 1, 2, 3, 4])
 def test_every_correct_version_is_accepted_whatever_the_seed(seed):
     """The random cases change with the seed: none of them may catch out a correct version."""
-    codes = [HEADER + a + b + c for a, b, c in zip(CONV1D_CORRECT.values(),
-                                                   CONV2D_CORRECT.values(),
-                                                   LAYER_CORRECT.values())]
+    codes = [HEADER + "".join(parts) for parts in zip(
+        CONV1D_CORRECT.values(), CONV2D_CORRECT.values(), LAYER_CORRECT.values(),
+        CONV2D_LAYER_CORRECT.values(), RF_CORRECT.values())]
     for code in codes:
-        verdicts, _ = run_checks(convolution.CHECKS[:3], [code], seed=seed)
+        verdicts, _ = run_checks(convolution.CHECKS[:5], [code], seed=seed)
         assert all(v.accepted for v in verdicts.values()), \
             "\n".join(v.feedback() for v in verdicts.values())

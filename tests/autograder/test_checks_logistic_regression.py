@@ -414,11 +414,196 @@ def gradient_descent(X, y, w_in, b_in, alpha, num_iters):
 """,
 }
 
+# Written from the task text alone: batches in order, the last one smaller, one step per batch
+# on that batch's mean cost, the cost on all of X after each epoch, w_in left alone.
+MB_CORRECT = {
+    "reference style (slices, compute_gradient on the batch)": GD_SUPPORT + """
+def minibatch_gradient_descent(X, y, w_in, b_in, alpha, epochs, batch_size):
+    w, b, J_history = np.array(w_in, dtype=float), float(b_in), []
+    for _ in range(epochs):
+        for start in range(0, len(y), batch_size):
+            Xb, yb = X[start:start + batch_size], y[start:start + batch_size]
+            dj_dw, dj_db = compute_gradient(Xb, yb, w, b)
+            w, b = w - alpha * dj_dw, b - alpha * dj_db
+        J_history.append(compute_cost(X, y, w, b))
+    return w, b, J_history
+""",
+    "one step of the student's gradient_descent per batch": GD_SUPPORT + """
+def gradient_descent(X, y, w_in, b_in, alpha, num_iters):
+    w, b, J_history = np.array(w_in, dtype=float), b_in, []
+    for _ in range(num_iters):
+        dj_dw, dj_db = compute_gradient(X, y, w, b)
+        w, b = w - alpha * dj_dw, b - alpha * dj_db
+        J_history.append(compute_cost(X, y, w, b))
+    return w, b, J_history
+
+def minibatch_gradient_descent(X, y, w_in, b_in, alpha, epochs, batch_size):
+    w, b = w_in, b_in
+    J_history = np.zeros(epochs)
+    for e in range(epochs):
+        for start in range(0, X.shape[0], batch_size):
+            end = min(start + batch_size, X.shape[0])
+            w, b, _ = gradient_descent(X[start:end], y[start:end], w, b, alpha, 1)
+        J_history[e] = compute_cost(X, y, w, b)
+    return np.array(w, dtype=float), b, J_history
+""",
+    "np.split of the indices at multiples of batch_size, gradient inlined": SIGMOID_REF + """
+def minibatch_gradient_descent(X, y, w_in, b_in, alpha, epochs, batch_size):
+    X, y = np.asarray(X, float), np.asarray(y, float)
+    w, b, history = np.copy(w_in).astype(float), b_in, []
+    batches = np.split(np.arange(len(y)), np.arange(batch_size, len(y), batch_size))
+    for _ in range(epochs):
+        for idx in batches:
+            err = sigmoid(X[idx] @ w + b) - y[idx]
+            w, b = w - alpha * X[idx].T @ err / len(idx), b - alpha * err.mean()
+        z = X @ w + b
+        history.append(float(np.mean(np.logaddexp(0, -z) * y + np.logaddexp(0, z) * (1 - y))))
+    return w, b, history
+""",
+    "Python loops over the examples of each batch, while loop over the batches": """
+import math
+def minibatch_gradient_descent(X, y, w_in, b_in, alpha, epochs, batch_size):
+    m, n = len(X), len(X[0])
+    w, b = [float(v) for v in w_in], float(b_in)
+    def f(i):
+        z = sum(X[i][j] * w[j] for j in range(n)) + b
+        return 1 / (1 + math.exp(-z))
+    J_history = []
+    for _ in range(epochs):
+        start = 0
+        while start < m:
+            rows = range(start, min(start + batch_size, m))
+            dw, db = [0.0] * n, 0.0
+            for i in rows:
+                err = f(i) - y[i]
+                for j in range(n):
+                    dw[j] += err * X[i][j] / len(rows)
+                db += err / len(rows)
+            w = [w[j] - alpha * dw[j] for j in range(n)]
+            b -= alpha * db
+            start += batch_size
+        J_history.append(sum(-y[i] * math.log(f(i)) - (1 - y[i]) * math.log(1 - f(i))
+                             for i in range(m)) / m)
+    return np.array(w), b, J_history
+""",
+    "epochs x batches as one flat loop, tuple history": GD_SUPPORT + """
+def minibatch_gradient_descent(X, y, w_in, b_in, alpha, epochs, batch_size):
+    m = X.shape[0]
+    per_epoch = -(-m // batch_size)
+    w, b, costs = w_in.astype(float), b_in, ()
+    for step in range(epochs * per_epoch):
+        k = step % per_epoch
+        g_w, g_b = compute_gradient(X[k * batch_size:(k + 1) * batch_size],
+                                    y[k * batch_size:(k + 1) * batch_size], w, b)
+        w = w - alpha * g_w
+        b = b - alpha * g_b
+        if k == per_epoch - 1:
+            costs += (compute_cost(X, y, w, b),)
+    return w, b, costs
+""",
+}
+
+
+def minibatch_variant(batches="range(0, len(y), batch_size)", before="",
+                      after="J_history.append(compute_cost(X, y, w, b))"):
+    """The reference loop with one piece replaced: each wrong variant below differs in one way."""
+    return GD_SUPPORT + f"""
+def minibatch_gradient_descent(X, y, w_in, b_in, alpha, epochs, batch_size):
+    w, b, J_history = np.array(w_in, dtype=float), float(b_in), []
+    for _ in range(epochs):
+        {before}
+        for start in {batches}:
+            Xb, yb = X[start:start + batch_size], y[start:start + batch_size]
+            dj_dw, dj_db = compute_gradient(Xb, yb, w, b)
+            w, b = w - alpha * dj_dw, b - alpha * dj_db
+        {after}
+    return w, b, J_history
+"""
+
+
+MB_WRONG = {
+    "shuffles the examples every epoch": GD_SUPPORT + """
+def minibatch_gradient_descent(X, y, w_in, b_in, alpha, epochs, batch_size):
+    rng = np.random.default_rng()
+    w, b, J_history = np.array(w_in, dtype=float), float(b_in), []
+    for _ in range(epochs):
+        order = rng.permutation(len(y))
+        for start in range(0, len(y), batch_size):
+            idx = order[start:start + batch_size]
+            dj_dw, dj_db = compute_gradient(X[idx], y[idx], w, b)
+            w, b = w - alpha * dj_dw, b - alpha * dj_db
+        J_history.append(compute_cost(X, y, w, b))
+    return w, b, J_history
+""",
+    "drops the last, smaller batch": minibatch_variant(
+        batches="range(0, len(y) - batch_size + 1, batch_size)"),
+    "averages the batch's gradient over m instead of the batch size": GD_SUPPORT + """
+def minibatch_gradient_descent(X, y, w_in, b_in, alpha, epochs, batch_size):
+    m = len(y)
+    w, b, J_history = np.array(w_in, dtype=float), float(b_in), []
+    for _ in range(epochs):
+        for start in range(0, m, batch_size):
+            Xb, yb = X[start:start + batch_size], y[start:start + batch_size]
+            err = sigmoid(Xb @ w + b) - yb
+            w, b = w - alpha * Xb.T @ err / m, b - alpha * np.sum(err) / m
+        J_history.append(compute_cost(X, y, w, b))
+    return w, b, J_history
+""",
+    "records the cost before each epoch, not after": minibatch_variant(
+        before="J_history.append(compute_cost(X, y, w, b))", after=""),
+    "one full-batch step per epoch": GD_SUPPORT + """
+def minibatch_gradient_descent(X, y, w_in, b_in, alpha, epochs, batch_size):
+    w, b, J_history = np.array(w_in, dtype=float), float(b_in), []
+    for _ in range(epochs):
+        dj_dw, dj_db = compute_gradient(X, y, w, b)
+        w, b = w - alpha * dj_dw, b - alpha * dj_db
+        J_history.append(compute_cost(X, y, w, b))
+    return w, b, J_history
+""",
+    "modifies w_in in place (w = w_in, then w -= ...)": GD_SUPPORT + """
+def minibatch_gradient_descent(X, y, w_in, b_in, alpha, epochs, batch_size):
+    w, b, J_history = w_in, b_in, []
+    for _ in range(epochs):
+        for start in range(0, len(y), batch_size):
+            Xb, yb = X[start:start + batch_size], y[start:start + batch_size]
+            dj_dw, dj_db = compute_gradient(Xb, yb, w, b)
+            w -= alpha * dj_dw
+            b -= alpha * dj_db
+        J_history.append(compute_cost(X, y, w, b))
+    return w, b, J_history
+""",
+    "np.array_split into ceil(m / batch_size) equal parts": GD_SUPPORT + """
+def minibatch_gradient_descent(X, y, w_in, b_in, alpha, epochs, batch_size):
+    w, b, J_history = np.array(w_in, dtype=float), float(b_in), []
+    parts = -(-len(y) // batch_size)
+    for _ in range(epochs):
+        for idx in np.array_split(np.arange(len(y)), parts):
+            dj_dw, dj_db = compute_gradient(X[idx], y[idx], w, b)
+            w, b = w - alpha * dj_dw, b - alpha * dj_db
+        J_history.append(compute_cost(X, y, w, b))
+    return w, b, J_history
+""",
+    "J_history is the cost of the last batch, not of all of X": minibatch_variant(
+        after="J_history.append(compute_cost(Xb, yb, w, b))"),
+    "one J_history entry per batch": GD_SUPPORT + """
+def minibatch_gradient_descent(X, y, w_in, b_in, alpha, epochs, batch_size):
+    w, b, J_history = np.array(w_in, dtype=float), float(b_in), []
+    for _ in range(epochs):
+        for start in range(0, len(y), batch_size):
+            Xb, yb = X[start:start + batch_size], y[start:start + batch_size]
+            dj_dw, dj_db = compute_gradient(Xb, yb, w, b)
+            w, b = w - alpha * dj_dw, b - alpha * dj_db
+            J_history.append(compute_cost(X, y, w, b))
+    return w, b, J_history
+""",
+}
+
 CASES = [
     ("logistic_regression.sigmoid", SIGMOID_CORRECT, SIGMOID_WRONG),
     ("logistic_regression.compute_cost", COST_CORRECT, COST_WRONG),
     ("logistic_regression.compute_gradient", GRADIENT_CORRECT, GRADIENT_WRONG),
     ("logistic_regression.gradient_descent", GD_CORRECT, GD_WRONG),
+    ("logistic_regression.minibatch_gradient_descent", MB_CORRECT, MB_WRONG),
 ]
 test_accepts_correct, test_rejects_wrong = accept_and_reject(CASES, HEADER)
 

@@ -25,13 +25,15 @@ def check_code():
 def test_checks_are_listed_in_exercise_order():
     assert [check.exercise_id for check in multilabel.CHECKS] == [
         "multilabel.predict_labels", "multilabel.multilabel_cost",
-        "multilabel.hamming_accuracy", "multilabel.build_multilabel_classifier"]
+        "multilabel.weighted_multilabel_cost", "multilabel.hamming_accuracy",
+        "multilabel.build_multilabel_classifier"]
 
 
 def test_the_signatures_are_written_as_the_course_lists_them():
     assert [check.signature for check in multilabel.CHECKS] == [
         "predict_labels(logits, threshold=0.5)", "multilabel_cost(logits, Y)",
-        "hamming_accuracy(Y_true, Y_pred)", "build_multilabel_classifier(n_features, n_labels)"]
+        "weighted_multilabel_cost(logits, Y, pos_weight)", "hamming_accuracy(Y_true, Y_pred)",
+        "build_multilabel_classifier(n_features, n_labels)"]
 
 
 def test_no_case_lies_within_rounding_of_the_threshold():
@@ -195,6 +197,115 @@ def multilabel_cost(logits, Y):
 }
 
 # ----------------------------------------------------------------------------------------------
+# weighted_multilabel_cost: written from the task text alone (its formula and TensorFlow's
+# convention), in different styles.
+
+WEIGHTED_CORRECT = {
+    "reference-style: softplus(z) and softplus(z) - z": """
+def weighted_multilabel_cost(logits, Y, pos_weight):
+    z = logits
+    softplus = np.maximum(z, 0) + np.log1p(np.exp(-np.abs(z)))
+    return float(np.mean(pos_weight * Y * (softplus - z) + (1 - Y) * softplus))
+""",
+    "np.logaddexp for both logs": """
+def weighted_multilabel_cost(logits, Y, pos_weight):
+    minus_log_p = np.logaddexp(0, -logits)       # -log sigmoid(z)
+    minus_log_1mp = np.logaddexp(0, logits)      # -log(1 - sigmoid(z))
+    return np.mean(pos_weight[np.newaxis, :] * Y * minus_log_p + (1 - Y) * minus_log_1mp)
+""",
+    "TensorFlow's documented form: (1 - y) z + l (log1p(exp(-|z|)) + max(-z, 0))": """
+def weighted_multilabel_cost(logits, Y, pos_weight):
+    l = 1 + (pos_weight - 1) * Y
+    loss = (1 - Y) * logits + l * (np.log1p(np.exp(-np.abs(logits))) + np.maximum(-logits, 0))
+    return loss.mean()
+""",
+    "scipy.special.log_expit": """
+from scipy.special import log_expit
+def weighted_multilabel_cost(logits, Y, pos_weight):
+    return -np.mean(pos_weight * Y * log_expit(logits) + (1 - Y) * log_expit(-logits))
+""",
+    "a loop over the labels (columns), math-free": """
+def weighted_multilabel_cost(logits, Y, pos_weight):
+    m, k = logits.shape
+    total = 0.0
+    for j in range(k):
+        z, y = logits[:, j], Y[:, j]
+        total += np.sum(pos_weight[j] * y * np.logaddexp(0, -z) + (1 - y) * np.logaddexp(0, z))
+    return total / (m * k)
+""",
+    "a double loop over the entries with math.log1p": """
+import math
+def weighted_multilabel_cost(logits, Y, pos_weight):
+    m, k = logits.shape
+    total = 0.0
+    for i in range(m):
+        for j in range(k):
+            z, y = float(logits[i, j]), float(Y[i, j])
+            softplus = max(z, 0.0) + math.log1p(math.exp(-abs(z)))
+            total += pos_weight[j] * y * (softplus - z) + (1 - y) * softplus
+    return total / (m * k)
+""",
+}
+
+WEIGHTED_WRONG = {
+    "the weight on the negative term": """
+def weighted_multilabel_cost(logits, Y, pos_weight):
+    return np.mean(Y * np.logaddexp(0, -logits) + pos_weight * (1 - Y) * np.logaddexp(0, logits))
+""",
+    "the weight on both terms": """
+def weighted_multilabel_cost(logits, Y, pos_weight):
+    return np.mean(pos_weight * (Y * np.logaddexp(0, -logits) + (1 - Y) * np.logaddexp(0, logits)))
+""",
+    "the textbook formula: log of a sigmoid (inf / nan at +-1000)": """
+def weighted_multilabel_cost(logits, Y, pos_weight):
+    with np.errstate(all="ignore"):
+        p = 1 / (1 + np.exp(-logits))
+        return -np.mean(pos_weight * Y * np.log(p) + (1 - Y) * np.log(1 - p))
+""",
+    "clipped like Keras at 1e-7 (wrong at +-1000)": """
+def weighted_multilabel_cost(logits, Y, pos_weight):
+    with np.errstate(all="ignore"):
+        p = np.clip(1 / (1 + np.exp(-logits)), 1e-7, 1 - 1e-7)
+    return -np.mean(pos_weight * Y * np.log(p) + (1 - Y) * np.log(1 - p))
+""",
+    "sum instead of mean": """
+def weighted_multilabel_cost(logits, Y, pos_weight):
+    return np.sum(pos_weight * Y * np.logaddexp(0, -logits) + (1 - Y) * np.logaddexp(0, logits))
+""",
+    "mean over the labels only (one cost per example)": """
+def weighted_multilabel_cost(logits, Y, pos_weight):
+    loss = pos_weight * Y * np.logaddexp(0, -logits) + (1 - Y) * np.logaddexp(0, logits)
+    return loss.mean(axis=1)
+""",
+    "mean over the examples only (sum over the labels)": """
+def weighted_multilabel_cost(logits, Y, pos_weight):
+    loss = pos_weight * Y * np.logaddexp(0, -logits) + (1 - Y) * np.logaddexp(0, logits)
+    return np.mean(loss.sum(axis=1))
+""",
+    "the weight of example i (pos_weight along the wrong axis)": """
+def weighted_multilabel_cost(logits, Y, pos_weight):
+    q = pos_weight[:, np.newaxis]
+    return np.mean(q * Y * np.logaddexp(0, -logits) + (1 - Y) * np.logaddexp(0, logits))
+""",
+    "divided by the sum of the weights (a weighted mean)": """
+def weighted_multilabel_cost(logits, Y, pos_weight):
+    w = np.where(Y == 1, pos_weight, 1.0)
+    loss = w * np.where(Y == 1, np.logaddexp(0, -logits), np.logaddexp(0, logits))
+    return loss.sum() / w.sum()
+""",
+    "missing abs: log1p(exp(-z)) overflows at z = -1000": """
+def weighted_multilabel_cost(logits, Y, pos_weight):
+    with np.errstate(all="ignore"):
+        softplus = np.maximum(logits, 0) + np.log1p(np.exp(-logits))
+        return np.mean(pos_weight * Y * (softplus - logits) + (1 - Y) * softplus)
+""",
+    "ignores pos_weight (the plain multilabel cost)": """
+def weighted_multilabel_cost(logits, Y, pos_weight):
+    return np.mean(np.logaddexp(0, logits) - logits * Y)
+""",
+}
+
+# ----------------------------------------------------------------------------------------------
 # hamming_accuracy
 
 HAMMING_CORRECT = {
@@ -259,6 +370,7 @@ def hamming_accuracy(Y_true, Y_pred):
 
 CASES = [("multilabel.predict_labels", PREDICT_CORRECT, PREDICT_WRONG),
          ("multilabel.multilabel_cost", COST_CORRECT, COST_WRONG),
+         ("multilabel.weighted_multilabel_cost", WEIGHTED_CORRECT, WEIGHTED_WRONG),
          ("multilabel.hamming_accuracy", HAMMING_CORRECT, HAMMING_WRONG)]
 test_accepts_correct, test_rejects_wrong = accept_and_reject(CASES, HEADER)
 

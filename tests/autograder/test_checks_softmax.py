@@ -171,6 +171,84 @@ def softmax(z):
     return e / np.sum(e, axis=-1, keepdims=True)
 """
 
+LOGITS_GRADIENT_CORRECT = {
+    "reference style: softmax, then 1 subtracted at the true class, over m": SOFTMAX_REF + """
+def softmax_cross_entropy_gradient(z, y):
+    m = z.shape[0]
+    error = softmax(z)
+    error[np.arange(m), y] -= 1.0
+    return error / m
+""",
+    "scipy's softmax and one-hot rows from np.eye": """
+from scipy.special import softmax as scipy_softmax
+def softmax_cross_entropy_gradient(z, y):
+    A = scipy_softmax(z, axis=1)
+    Y = np.eye(z.shape[1])[y]
+    return (A - Y) / len(y)
+""",
+    "a loop over examples with math.exp": """
+import math
+def softmax_cross_entropy_gradient(z, y):
+    m, k = z.shape
+    grad = np.zeros((m, k))
+    for i in range(m):
+        c = max(z[i])
+        e = [math.exp(v - c) for v in z[i]]
+        s = sum(e)
+        for j in range(k):
+            grad[i, j] = (e[j] / s - (1.0 if j == y[i] else 0.0)) / m
+    return grad
+""",
+    "exp of log-softmax via logsumexp, one-hot by comparison": """
+from scipy.special import logsumexp
+def softmax_cross_entropy_gradient(z, y):
+    z = np.asarray(z, dtype=float)
+    A = np.exp(z - logsumexp(z, axis=-1, keepdims=True))
+    Y = (np.arange(z.shape[1]) == np.asarray(y)[:, None]).astype(float)
+    return (A - Y) / z.shape[0]
+""",
+}
+
+LOGITS_GRADIENT_WRONG = {
+    "missing 1/m (the gradient of the sum)": SOFTMAX_REF + """
+def softmax_cross_entropy_gradient(z, y):
+    error = softmax(z)
+    error[np.arange(len(y)), y] -= 1.0
+    return error
+""",
+    "a - y: the class id subtracted from every probability": SOFTMAX_REF + """
+def softmax_cross_entropy_gradient(z, y):
+    return (softmax(z) - y[:, None]) / len(y)
+""",
+    "e_y - a: the wrong sign": SOFTMAX_REF + """
+def softmax_cross_entropy_gradient(z, y):
+    return (np.eye(z.shape[1])[y] - softmax(z)) / len(y)
+""",
+    "softmax over the examples (axis 0)": """
+def softmax_cross_entropy_gradient(z, y):
+    e = np.exp(z - z.max(axis=0, keepdims=True))
+    A = e / e.sum(axis=0, keepdims=True)
+    return (A - np.eye(z.shape[1])[y]) / len(y)
+""",
+    "one-hot transposed: Y[y, i] = 1 in place of Y[i, y]": SOFTMAX_REF + """
+def softmax_cross_entropy_gradient(z, y):
+    Y = np.zeros_like(z)
+    Y[y, np.arange(len(y))] = 1.0
+    return (softmax(z) - Y) / len(y)
+""",
+    "softmax without the shift (overflows at large logits)": """
+def softmax_cross_entropy_gradient(z, y):
+    e = np.exp(z)
+    A = e / e.sum(axis=1, keepdims=True)
+    return (A - np.eye(z.shape[1])[y]) / len(y)
+""",
+    "divides by the number of classes k, not of examples m": SOFTMAX_REF + """
+def softmax_cross_entropy_gradient(z, y):
+    return (softmax(z) - np.eye(z.shape[1])[y]) / z.shape[1]
+""",
+}
+
+
 GRADIENT_CORRECT = {
     "reference style: a - e_y by subtracting 1 at the true class": SOFTMAX_REF + """
 def softmax_gradient(X, y, W, b):
@@ -271,6 +349,7 @@ def softmax_gradient(X, y, W, b):
 CASES = [
     ("softmax.softmax", SOFTMAX_CORRECT, SOFTMAX_WRONG),
     ("softmax.sparse_categorical_crossentropy", SCCE_CORRECT, SCCE_WRONG),
+    ("softmax.softmax_cross_entropy_gradient", LOGITS_GRADIENT_CORRECT, LOGITS_GRADIENT_WRONG),
     ("softmax.softmax_gradient", GRADIENT_CORRECT, GRADIENT_WRONG),
 ]
 test_accepts_correct, test_rejects_wrong = accept_and_reject(CASES, HEADER)

@@ -12,7 +12,7 @@ HEADER = "import numpy as np\n"
 
 def test_checks_are_listed_in_exercise_order():
     assert [check.exercise_id for check in stability.CHECKS] == [
-        "stability.log_sum_exp", "stability.log_softmax",
+        "stability.log_sum_exp", "stability.log_softmax", "stability.log_sigmoid",
         "stability.softmax_cross_entropy_with_logits",
         "stability.binary_cross_entropy_with_logits"]
 
@@ -443,9 +443,88 @@ def binary_cross_entropy_with_logits(logits, y):
 }
 
 
+# ----------------------------------------------------------------------------------------------
+# log_sigmoid
+
+LOG_SIGMOID_CORRECT = {
+    "reference-style: min(z, 0) - log(1 + e^-|z|)": """
+def log_sigmoid(z):
+    z = np.asarray(z, dtype=float)
+    return np.minimum(z, 0) - np.log1p(np.exp(-np.abs(z)))
+""",
+    "-softplus(-z) with np.logaddexp": """
+def log_sigmoid(z):
+    return -np.logaddexp(0.0, -np.asarray(z, dtype=float))
+""",
+    "scipy.special.log_expit": """
+from scipy.special import log_expit
+def log_sigmoid(z):
+    return log_expit(np.asarray(z, dtype=float))
+""",
+    "a loop with math, one branch per sign of z": """
+import math
+def log_sigmoid(z):
+    z = np.asarray(z, dtype=float)
+    out = []
+    for v in z.ravel():
+        if v >= 0:
+            out.append(-math.log1p(math.exp(-v)))
+        else:
+            out.append(v - math.log1p(math.exp(v)))
+    return np.array(out).reshape(z.shape)
+""",
+    "boolean masks, each formula only where it is safe": """
+def log_sigmoid(z):
+    z = np.asarray(z, dtype=float)
+    out = np.empty_like(z)
+    pos = z >= 0
+    out[pos] = -np.log1p(np.exp(-z[pos]))
+    out[~pos] = z[~pos] - np.log1p(np.exp(z[~pos]))
+    return out
+""",
+}
+
+LOG_SIGMOID_WRONG = {
+    "np.log(1 / (1 + np.exp(-z))): overflow, then log(0)": """
+def log_sigmoid(z):
+    return np.log(1 / (1 + np.exp(-np.asarray(z, dtype=float))))
+""",
+    "-log1p(e^-z): e^-z overflows for z << 0": """
+def log_sigmoid(z):
+    return -np.log1p(np.exp(-np.asarray(z, dtype=float)))
+""",
+    "log(1 + e^-|z|) without log1p: 0 where -e^-z is due (z = 40)": """
+def log_sigmoid(z):
+    z = np.asarray(z, dtype=float)
+    return np.minimum(z, 0) - np.log(1 + np.exp(-np.abs(z)))
+""",
+    "sign error: + log(1 + e^-|z|)": """
+def log_sigmoid(z):
+    z = np.asarray(z, dtype=float)
+    return np.minimum(z, 0) + np.log1p(np.exp(-np.abs(z)))
+""",
+    "max in place of min": """
+def log_sigmoid(z):
+    z = np.asarray(z, dtype=float)
+    return np.maximum(z, 0) - np.log1p(np.exp(-np.abs(z)))
+""",
+    "sigmoid clipped to [1e-15, 1] before the log": """
+from scipy.special import expit
+def log_sigmoid(z):
+    return np.log(np.clip(expit(np.asarray(z, dtype=float)), 1e-15, 1.0))
+""",
+    "z clipped to [-30, 30] so that exp cannot overflow": """
+def log_sigmoid(z):
+    z = np.clip(np.asarray(z, dtype=float), -30.0, 30.0)
+    return -np.log1p(np.exp(-z))
+""",
+}
+
+
 CASES = [
     ("stability.log_sum_exp", LSE_CORRECT, LSE_WRONG),
     ("stability.log_softmax", LOG_SOFTMAX_CORRECT, LOG_SOFTMAX_WRONG),
+    ("stability.log_sigmoid", LOG_SIGMOID_CORRECT, LOG_SIGMOID_WRONG),
     ("stability.softmax_cross_entropy_with_logits", SCE_CORRECT, SCE_WRONG),
     ("stability.binary_cross_entropy_with_logits", BCE_CORRECT, BCE_WRONG),
 ]
@@ -480,6 +559,7 @@ def test_reference_is_accepted_on_every_check_whatever_the_seed(seed):
     """The random cases change with the seed: none of them may catch out the reference."""
     code = HEADER + LSE_CORRECT["reference-style: shift by the row max"] \
         + LOG_SOFTMAX_CORRECT["reference-style: shifted logits minus their log-sum-exp"] \
+        + LOG_SIGMOID_CORRECT["reference-style: min(z, 0) - log(1 + e^-|z|)"] \
         + SCE_CORRECT["reference-style: -log_softmax at the true class"] \
         + BCE_CORRECT["reference-style: max(z, 0) - z y + log(1 + e^-|z|)"]
     verdicts, _ = run_checks(stability.CHECKS, [code], seed=seed)

@@ -17,9 +17,18 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from autograder import channel
 from autograder.checks import keras_config, keras_models
 from autograder.checks.base import Mismatch
-from autograder.checks.keras_protocol import Budgets, Requirements, Training
+from autograder.checks.keras_protocol import (
+    Budgets,
+    Facts,
+    JudgeResult,
+    Requirements,
+    Training,
+    float_from_json,
+    float_to_json,
+)
 from autograder.checks.logistic_regression import BinaryClassifier
 from autograder.checks.softmax import DigitClassifier
 from tests.autograder.sandboxed_scripts import sandboxed_script
@@ -267,6 +276,114 @@ def test_judge_process_that_times_out_is_a_rejection():
 
 
 # ----------------------------------------------------------------------------------------------
+# The feedback on a model that trained but fell short: the facts and the advice, on synthetic
+# Facts (keras_models' docstring measures each branch on a real model; the slow tests below
+# train three of them).
+
+def trained(optimizer="SGD", rate=0.01, losses=(2.3, 1.0), start=2.31, schedule=""):
+    return Facts("SparseCategoricalCrossentropy", True, "linear", "linear", 6570, 3,
+                 optimizer=optimizer, learning_rate=rate, schedule=schedule, start_loss=start,
+                 epoch_losses=list(losses))
+
+
+def test_facts_cross_the_channel_with_nan_and_inf():
+    facts = trained(rate=float("inf"), losses=[2.3, float("nan"), float("-inf")])
+    line = json.dumps(JudgeResult.trained(facts, [[0.5]]).to_json(), allow_nan=False)
+    back = JudgeResult.from_json(json.loads(line)).facts
+    assert back is not None and back.learning_rate == float("inf")
+    assert back.epoch_losses[0] == 2.3 and np.isnan(back.epoch_losses[1])
+    assert back.epoch_losses[2] == float("-inf") and back.start_loss == 2.31
+    # The same form as the channel's codec, both ways.
+    for x in (1.5, float("nan"), float("inf"), float("-inf")):
+        assert json.dumps(float_to_json(x)) == json.dumps(channel.encode(x))
+        assert np.isclose(float_from_json(channel.encode(x)), x, equal_nan=True)
+    assert float_to_json(None) is None and float_from_json(None) is None
+
+
+@pytest.mark.parametrize("bad", [["1.0"], [None], [True], [{"__float__": "NaN"}],
+                                 [0.1] * 10_001, "2.3"])
+def test_facts_from_hostile_data_are_refused(bad):
+    data = trained().to_json()
+    data["epoch_losses"] = bad
+    with pytest.raises(ValueError):
+        Facts.from_json(data)
+
+
+def test_facts_of_an_older_judge_still_read():
+    data = trained().to_json()
+    for key in ("optimizer", "learning_rate", "schedule", "start_loss", "epoch_losses"):
+        del data[key]
+    facts = Facts.from_json(data)
+    assert keras_models.training_advice(facts) == ""
+    assert keras_models.training_feedback(facts, 32) == \
+        "The judge trained the model with its optimizer, batch size 32."
+
+
+SMALLER_RATE = "Use a smaller learning rate: divide it by 10 until the loss falls."
+LARGER_RATE = "A larger learning rate, or Adam at its default rate (0.001)"
+LARGER_MODEL = "the model is probably too small to fit the task"
+
+
+@pytest.mark.parametrize("facts, starts, advice", [
+    (trained(rate=1000.0, losses=[float("nan")] * 30), "The loss became nan or inf",
+     SMALLER_RATE),
+    (trained(rate=50.0, losses=[3.9e8, 19.0, 17.2]), "The loss rose", SMALLER_RATE),
+    (trained("Adam", 0.5, losses=[2.2, 2.6]), "The loss rose", SMALLER_RATE),   # above L0
+    (trained("Adam", 0.1, losses=[6.0, 1.0]), "The loss rose", SMALLER_RATE),   # a blow-up
+    (trained(rate=0.001, losses=[2.37, 2.21]), "The loss barely fell: the steps are too small",
+     LARGER_RATE),
+    (trained(rate=0.01, losses=[2.33, 0.511]), "The loss fell, but not far enough in 2 epochs",
+     LARGER_RATE),
+    (trained("Adam", 1e-5, losses=[2.3, 2.2]), "The loss barely fell", LARGER_RATE),
+    (trained(schedule="ExponentialDecay", rate=0.001, losses=[2.37, 2.2]),
+     "The loss barely fell", LARGER_RATE),
+    (trained("Adam", 0.001, losses=[2.31, 1.97], start=2.2),
+     "The loss barely fell, although Adam at this rate takes large enough steps", LARGER_MODEL),
+    (trained("RMSprop", 0.001, losses=[2.24, 0.954]),
+     "The loss fell, but not far enough in 2 epochs, although RMSprop", LARGER_MODEL),
+    (trained("Adam", None, schedule="CosineDecay", losses=[2.24, 1.8]), "The loss barely fell",
+     LARGER_MODEL),
+    # Stuck where it started (the EKG notes' network: 0.688 / 0.696 / 0.692, log 2 = 0.693).
+    (trained("Adam", 0.001, losses=[0.696, 0.692], start=0.688),
+     "The loss did not fall from where the untrained model starts", "ReLU hidden units"),
+    (trained("SGD", 0.01, losses=[0.696, 0.69], start=0.688), "The loss did not fall in 2 epochs",
+     LARGER_RATE),
+    (trained("Adam", 0.5, losses=[2.2, 2.4]), "The loss did not fall", "more units or filters"),
+])
+def test_advice_table(facts, starts, advice):
+    text = keras_models.training_advice(facts)
+    assert text.startswith(starts) and advice in text, text
+
+
+def test_facts_sentence_names_optimizer_rate_and_losses():
+    text = keras_models.training_facts(trained(rate=50.0, losses=[3.85e8, 18.0, 17.2]), 32)
+    assert text == ("The judge trained the model with SGD at learning rate 50, batch size 32: "
+                    "the training loss was 2.31 on the first batch, 3.85e+08 over epoch 1 and "
+                    "17.2 over epoch 3.")
+    text = keras_models.training_facts(trained(schedule="ExponentialDecay", rate=0.001,
+                                               start=None, losses=[float("nan")]), 16)
+    assert text == ("The judge trained the model with SGD, its learning rate a schedule "
+                    "(ExponentialDecay) starting at 0.001, batch size 16: the training loss was "
+                    "nan over epoch 1 and nan over epoch 1.")
+
+
+@pytest.mark.parametrize("outputs, first_line", [
+    (np.eye(10)[np.zeros(450, int)], "after 30 epochs the held-out accuracy is 10.0%; it must "
+                                     "reach 90%."),
+    (np.full((450, 10), np.nan), "after 30 epochs 4500 of the model's outputs on the held-out "
+                                 "examples are nan or inf."),
+])
+def test_rejection_shows_the_training_facts(monkeypatch, outputs, first_line):
+    """The check's message, the judge replaced by the facts and outputs it would send."""
+    check = DigitClassifier()
+    facts = trained(rate=50.0, losses=[3.85e8, 17.2])
+    monkeypatch.setattr(keras_models, "judge_model", lambda *args, **kwargs: (facts, outputs))
+    message = compare(check, digits_reference_json())
+    assert message == "\n".join([first_line, keras_models.training_facts(facts, 32),
+                                 keras_models.training_advice(facts)])
+
+
+# ----------------------------------------------------------------------------------------------
 # Real Keras models, judged by the real judge process.
 
 SPEC_BUILDER = """
@@ -324,6 +441,16 @@ x = L.UpSampling2D(400)(L.Reshape((8, 8, 1))(inputs))      # 3200 x 3200 per ima
 x = L.Conv2D(8, 3, activation="relu")(x)
 add("memory_hungry", keras.Model(inputs, L.Dense(10)(L.GlobalAveragePooling2D()(x))),
     loss=SCCE(from_logits=True), optimizer="adam")
+def digits_mlp(hidden, optimizer):
+    model = keras.Sequential([keras.Input((64,))] + [L.Dense(u, activation="relu") for u in hidden]
+                             + [L.Dense(10)])
+    model.compile(optimizer=optimizer, loss=SCCE(from_logits=True), metrics=["accuracy"])
+    return model
+
+# Short of the bar, each for another reason (keras_models' feedback table).
+specs["digits_sgd_50"] = encode_keras_model(digits_mlp((64, 32), keras.optimizers.SGD(50.0)))
+specs["digits_sgd_0.001"] = encode_keras_model(digits_mlp((64, 32), keras.optimizers.SGD(0.001)))
+specs["digits_one_hidden_unit"] = encode_keras_model(digits_mlp((1,), "adam"))
 add("misspelt_loss",
     keras.Sequential([keras.Input((64,)), L.Dense(1, activation="sigmoid")]),
     loss="binary_crossentropyy", optimizer="adam")
@@ -555,3 +682,38 @@ def test_error_inside_the_judge_is_a_rejection(specs):
         check.requirements(), Training(epochs=None, batch_size=32),   # no epochs: a TypeError
         check.budgets()))
     assert message == f"the model could not be judged: TypeError: {error}"
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("name, optimizer, rate, advice", [
+    ("digits_sgd_50", "SGD", "50", "The loss rose: the steps overshoot. " + SMALLER_RATE),
+    ("digits_sgd_0.001", "SGD", "0.001", "The loss barely fell: the steps are too small. "
+                                         + LARGER_RATE),
+    ("digits_one_hidden_unit", "Adam", "0.001", "although Adam at this rate takes large enough "
+                                                "steps: " + LARGER_MODEL),
+])
+def test_model_short_of_the_bar_is_told_how_it_trained(specs, monkeypatch, name, optimizer,
+                                                       rate, advice):
+    seen = []
+
+    def judge(*args, **kwargs):
+        seen.append(judge_model(*args, **kwargs))
+        return seen[-1]
+
+    judge_model = keras_models.judge_model
+    monkeypatch.setattr(keras_models, "judge_model", judge)
+    message = compare(DigitClassifier(), specs[name])
+    facts, _ = seen[0]
+    losses = facts.epoch_losses
+    assert len(losses) == 30 and all(np.isfinite(losses))
+    # The untrained network guesses about uniformly among 10 classes: a loss near log(10).
+    assert abs(facts.start_loss - np.log(10)) < 0.3
+    lines = message.splitlines()
+    assert len(lines) == 3, message
+    accuracy = float(lines[0].split("accuracy is ")[1].split("%")[0])
+    assert accuracy < 90 and lines[0].endswith("; it must reach 90%."), message
+    assert lines[1] == (f"The judge trained the model with {optimizer} at learning rate {rate}, "
+                        f"batch size 32: the training loss was {facts.start_loss:.3g} on the "
+                        f"first batch, {losses[0]:.3g} over epoch 1 and {losses[-1]:.3g} over "
+                        f"epoch 30."), message
+    assert advice in lines[2], message

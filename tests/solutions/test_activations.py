@@ -1,12 +1,15 @@
 """Tests of solutions.activations against TensorFlow, Keras layers and the lecture's unit-by-unit
 loops."""
 
+import mpmath
 import numpy as np
 import pytest
 from scipy.special import expit
 
 from solutions.activations import (
+    DERIVATIVE_NAMES,
     OUTPUT_LAYERS,
+    activation_derivative,
     collapse_linear,
     dense,
     linear,
@@ -95,6 +98,78 @@ def test_linear_is_the_identity():
     z = np.random.default_rng(1).normal(size=(3, 4)) * 1e3
     np.testing.assert_array_equal(strict(linear, z), z)
     assert linear(2).dtype == np.float64 and linear(2) == 2.0
+
+
+# --- activation_derivative -----------------------------------------------------------
+
+
+def tensorflow_slope(tf, name, z):
+    """g'(z) element-wise as TensorFlow differentiates g (float64), with tf.GradientTape."""
+    g = {"linear": tf.identity, "sigmoid": tf.sigmoid, "tanh": tf.tanh, "relu": tf.nn.relu}[name]
+    z = tf.constant(z, tf.float64)
+    with tf.GradientTape() as tape:
+        tape.watch(z)
+        a = g(z)
+    return tape.gradient(a, z, output_gradients=tf.ones_like(a)).numpy()
+
+
+# z = 0 (where relu' is a convention), tiny and large |z| (where the slopes underflow to 0 and an
+# exp(-z) would overflow), and ordinary values.
+Z_SLOPES = np.concatenate([[0.0, -0.0, 1e-300, -1e-300, 1e-8, -1e-8, 20.0, -20.0, 40.0, -40.0,
+                            710.0, -710.0, 1e4, -1e4, 1e300, -1e300],
+                           np.linspace(-8, 8, 161)])
+
+
+@pytest.mark.parametrize("name", DERIVATIVE_NAMES)
+def test_activation_derivative_matches_tensorflow_gradient(tf, name):
+    expected = tensorflow_slope(tf, name, Z_SLOPES)
+    out = strict(activation_derivative, name, Z_SLOPES)
+    assert out.shape == Z_SLOPES.shape and out.dtype == np.float64
+    # TensorFlow's sigmoid' is a (1 - a): 1 - a rounds near a = 1, an absolute error ~1e-16.
+    np.testing.assert_allclose(out, expected, rtol=1e-12, atol=1e-15)
+    for shape in [(4, 3), (2, 3, 4)]:
+        z = np.random.default_rng(11).normal(0, 4, size=shape)
+        np.testing.assert_allclose(strict(activation_derivative, name, z),
+                                   tensorflow_slope(tf, name, z), rtol=1e-12, atol=1e-15)
+
+
+def test_relu_derivative_at_zero_is_zero_as_tensorflow_gives(tf):
+    z = np.array([-1.0, 0.0, 1.0])
+    assert tensorflow_slope(tf, "relu", z).tolist() == [0.0, 0.0, 1.0]
+    assert strict(activation_derivative, "relu", z).tolist() == [0.0, 0.0, 1.0]
+
+
+@pytest.mark.parametrize("name, g", [("sigmoid", lambda z: 1 / (1 + mpmath.exp(-z))),
+                                     ("tanh", mpmath.tanh)])
+def test_sigmoid_and_tanh_slopes_are_accurate_far_out(name, g):
+    # 50 digits: relative accuracy where the slope is as small as 1e-300, and 0 beyond that.
+    with mpmath.workdps(50):
+        for z in [-700.0, -300.0, -40.0, -3.5, 0.25, 2.0, 40.0, 300.0, 700.0]:
+            exact = float(mpmath.diff(g, mpmath.mpf(z)))
+            assert strict(activation_derivative, name, z) == pytest.approx(exact, rel=1e-13)
+        assert strict(activation_derivative, name, 1e4) == 0.0
+        assert strict(activation_derivative, name, -1e4) == 0.0
+
+
+def test_activation_derivative_takes_numbers_and_lists_and_leaves_z_alone():
+    for name, z, expected in [("linear", 3, 1.0), ("relu", -2, 0.0), ("relu", 0.5, 1.0),
+                              ("sigmoid", 0, 0.25), ("tanh", 0, 1.0)]:
+        out = strict(activation_derivative, name, z)
+        assert isinstance(out, np.ndarray) and out.shape == () and out.dtype == np.float64
+        assert out == expected
+    out = strict(activation_derivative, "linear", [[1, -1], [-2, 2]])
+    assert isinstance(out, np.ndarray) and out.dtype == np.float64
+    np.testing.assert_array_equal(out, np.ones((2, 2)))
+    z = frozen_float([-1.0, 0.0, 2.0])
+    for name in DERIVATIVE_NAMES:
+        assert not np.shares_memory(strict(activation_derivative, name, z), z)
+    np.testing.assert_array_equal(z, [-1.0, 0.0, 2.0])
+
+
+@pytest.mark.parametrize("name", ["swish", "ReLU", "softmax", ""])
+def test_activation_derivative_rejects_an_unknown_name(name):
+    with pytest.raises(ValueError):
+        activation_derivative(name, np.zeros(3))
 
 
 # --- dense ---------------------------------------------------------------------------

@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 from mpmath import mp
 
-from solutions.adam import adam_step, gradient_descent_step, minimize
+from solutions.adam import adam_step, gradient_descent_step, minimize, momentum_step
 from tests.solutions.helpers import frozen, strict
 
 # Keras (TensorFlow backend) keeps the learning rate in a float32 variable and computes
@@ -71,6 +71,71 @@ def test_gradient_descent_step_returns_a_new_array_and_leaves_its_inputs():
     np.testing.assert_array_equal(gradient_descent_step(w, g, 0.0), w)
     with pytest.raises(ValueError):
         gradient_descent_step(np.ones(2), np.ones(3), 0.1)
+
+
+# --- momentum_step -------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("beta", [0.875, 0.5, 0.0])
+def test_momentum_step_matches_keras_sgd_with_momentum(tf, keras, beta):
+    """Keras' SGD(momentum=beta) on a float64 variable, over 30 steps of gradients of very
+    different sizes; beta and alpha are float32 numbers, so both sides round alike."""
+    gradients = gradient_sequence(1, 30, (3, 4))
+    expected = keras_trajectory(keras, tf, keras.optimizers.SGD(learning_rate=ALPHA,
+                                                                 momentum=beta),
+                                np.ones((3, 4)), gradients)
+    w, velocity = np.ones((3, 4)), np.zeros((3, 4))
+    for k, g in enumerate(gradients, start=1):
+        w, velocity = strict(momentum_step, w, g, velocity, ALPHA, beta)
+        np.testing.assert_allclose(w, expected[k], rtol=4 * EPS, atol=0)
+        # Keras keeps the velocity to itself: it is the step the variable just took.
+        np.testing.assert_allclose(velocity, expected[k] - expected[k - 1], rtol=0,
+                                   atol=8 * EPS * np.abs(expected[k]).max())
+
+
+def test_momentum_step_follows_keras_on_the_bowl(tf, keras):
+    """The lecture's bowl, Keras' default momentum 0.9 and alpha 0.02 (not float32 numbers: Keras
+    rounds them, a relative 1e-8 per step): 200 steps, compared relative to the path's size 8."""
+    expected = keras_trajectory(keras, tf, keras.optimizers.SGD(learning_rate=0.02, momentum=0.9),
+                                [-8.0, 2.0], [bowl_gradient] * 200)
+    w, velocity = np.array([-8.0, 2.0]), np.zeros(2)
+    for k in range(1, 201):
+        w, velocity = momentum_step(w, bowl_gradient(w), velocity, 0.02)
+        np.testing.assert_allclose(w, expected[k], rtol=0, atol=8e-6)
+
+
+def test_momentum_step_is_a_decaying_sum_of_gradient_steps():
+    """velocity_k = -alpha sum_{i <= k} beta^(k - i) g_i, in extended precision."""
+    mp.dps = 40
+    rng = np.random.default_rng(3)
+    gradients = rng.normal(size=(25, 3))
+    alpha, beta = 0.03, 0.8
+    w, velocity = np.array([0.5, -1.0, 2.0]), np.zeros(3)
+    w_exact = [mp.mpf(x) for x in w]
+    for k, g in enumerate(gradients):
+        w, velocity = momentum_step(w, g, velocity, alpha, beta)
+        v_exact = [-mp.mpf(alpha) * sum(mp.mpf(beta) ** (k - i) * mp.mpf(gradients[i, j])
+                                        for i in range(k + 1)) for j in range(3)]
+        w_exact = [a + b for a, b in zip(w_exact, v_exact)]
+        np.testing.assert_allclose(velocity, [float(x) for x in v_exact], rtol=1e-13, atol=1e-15)
+        np.testing.assert_allclose(w, [float(x) for x in w_exact], rtol=1e-13, atol=1e-15)
+
+
+def test_momentum_step_edge_cases_and_inputs():
+    w, g, velocity = frozen([1.0, 2.0]), frozen([0.5, -1.0]), frozen([0.2, -0.1])
+    w_new, v_new = strict(momentum_step, w, g, velocity, 0.1, 0.5)
+    np.testing.assert_allclose(v_new, [0.05, 0.05], rtol=1e-15)
+    np.testing.assert_allclose(w_new, [1.05, 2.05], rtol=1e-15)
+    # beta = 0 is gradient descent; the first step from velocity 0 is gradient descent too.
+    np.testing.assert_allclose(momentum_step(w, g, velocity, 0.1, 0.0)[0],
+                               gradient_descent_step(w, g, 0.1), rtol=1e-15)
+    np.testing.assert_allclose(momentum_step(w, g, np.zeros(2), 0.1)[0],
+                               gradient_descent_step(w, g, 0.1), rtol=1e-15)
+    w2, v2 = momentum_step(np.ones((2, 3)), np.zeros((2, 3)), np.full((2, 3), 0.5), 0.1)
+    np.testing.assert_allclose(v2, np.full((2, 3), 0.45))   # a zero gradient: it coasts
+    np.testing.assert_allclose(w2, np.full((2, 3), 1.45))
+    with pytest.raises(ValueError):
+        momentum_step(np.ones(2), np.ones(2), np.ones(3), 0.1)
 
 
 # --- adam_step -----------------------------------------------------------------------

@@ -14,7 +14,13 @@ from autograder.checks.backprop_graphs import (
     uneven_paths_graph,
 )
 from autograder.checks.backprop_interpreter import run_graph_program
-from solutions.backprop import Value, numerical_derivative, two_layer_gradients
+from solutions.backprop import (
+    Value,
+    dense_backward,
+    gradient_check,
+    numerical_derivative,
+    two_layer_gradients,
+)
 
 EPS = np.finfo(float).eps
 
@@ -172,3 +178,129 @@ def test_two_layer_gradients_match_gradient_tape(tf, args):
     expected = dict(zip(["dJ_dw1", "dJ_db1", "dJ_dw2", "dJ_db2"], (float(g) for g in grads)),
                     J=float(J))
     assert ours == pytest.approx(expected, rel=1e-12, abs=1e-14)
+
+
+# --- dense_backward against tf.GradientTape ----------------------------------------------
+
+
+def tape_dense(tf, a_in, W, b, dA, g):
+    """The gradients of J = sum(A * dA) (so that dJ/dA = dA) for A = g(a_in @ W + b)."""
+    activation = {"linear": tf.identity, "relu": tf.nn.relu, "sigmoid": tf.sigmoid}[g]
+    a_in, W, b = (tf.Variable(x, dtype=tf.float64) for x in (a_in, W, b))
+    with tf.GradientTape() as tape:
+        J = tf.reduce_sum(activation(a_in @ W + b) * tf.constant(dA, tf.float64))
+    return [g.numpy() for g in tape.gradient(J, [a_in, W, b])]
+
+
+def dense_inputs(rng, m, n, u, scale=1.0):
+    return (rng.normal(size=(m, n)), rng.normal(0, scale, (n, u)), rng.normal(0, scale, u),
+            rng.normal(size=(m, u)))
+
+
+@pytest.mark.parametrize("g", ["linear", "relu", "sigmoid"])
+@pytest.mark.parametrize("shape", [(5, 4, 3), (1, 3, 2), (3, 3, 3), (4, 1, 2), (6, 2, 1)])
+def test_dense_backward_matches_gradient_tape(tf, g, shape):
+    inputs = dense_inputs(np.random.default_rng(sum(shape)), *shape)
+    for ours, theirs in zip(dense_backward(*inputs, g), tape_dense(tf, *inputs, g)):
+        np.testing.assert_allclose(ours, theirs, rtol=1e-12, atol=1e-14)
+
+
+def test_dense_backward_at_relus_kink_and_sigmoids_tails(tf):
+    # z = a_in @ W + b is exactly 0 in two entries; TensorFlow's relu'(0) is 0, as the course's.
+    kink = (np.array([[1.0, 2.0], [2.0, 1.0]]), np.array([[1.0, -1.0], [0.5, 2.0]]),
+            np.array([-2.0, -3.0]), np.array([[1.0, 2.0], [3.0, -4.0]]))
+    assert (kink[0] @ kink[1] + kink[2] == 0).sum() == 2
+    tails = (np.array([[4.0, -2.0], [-4.0, 1.0]]), np.array([[10.0, -5.0], [0.0, 3.0]]),
+             np.array([0.0, 1.0]), np.array([[1.0, -1.0], [0.5, 2.0]]))
+    z_tails = tails[0] @ tails[1] + tails[2]
+    assert np.abs(z_tails).max() == 40
+    for inputs, g in [(kink, "relu"), (tails, "sigmoid"), (tails, "relu")]:
+        for ours, theirs in zip(dense_backward(*inputs, g), tape_dense(tf, *inputs, g)):
+            np.testing.assert_allclose(ours, theirs, rtol=1e-12, atol=1e-30)
+
+
+def test_dense_backward_sums_over_the_batch_and_leaves_its_inputs_alone():
+    inputs = dense_inputs(np.random.default_rng(7), 4, 3, 2)
+    copies = [x.copy() for x in inputs]
+    whole = dense_backward(*inputs, "sigmoid")
+    parts = [dense_backward(inputs[0][i:i + 1], inputs[1], inputs[2], inputs[3][i:i + 1],
+                            "sigmoid") for i in range(4)]
+    np.testing.assert_allclose(whole[1], sum(p[1] for p in parts), rtol=1e-13)
+    np.testing.assert_allclose(whole[2], sum(p[2] for p in parts), rtol=1e-13)
+    np.testing.assert_allclose(whole[0], np.vstack([p[0] for p in parts]), rtol=1e-13)
+    for x, copy in zip(inputs, copies):
+        np.testing.assert_array_equal(x, copy)
+
+
+def test_dense_backward_rejects_an_unknown_activation():
+    with pytest.raises(ValueError, match="tanh"):
+        dense_backward(*dense_inputs(np.random.default_rng(0), 2, 2, 2), "tanh")
+
+
+# --- gradient_check against exact derivatives in extended precision ----------------------
+
+
+def exact_relative_error(f_mp, df_mp, grad, w, epsilon):
+    """The relative errors of grad(w) against the central difference of f computed in 50
+    digits (the same nudges, no round-off), and the central difference itself."""
+    mp.dps = 50
+    worst = mp.mpf(0)
+    analytic = grad(w)
+    for i in range(len(w)):
+        up, down = [mp.mpf(float(x)) for x in w], [mp.mpf(float(x)) for x in w]
+        up[i] += mp.mpf(epsilon)
+        down[i] -= mp.mpf(epsilon)
+        n = (f_mp(up) - f_mp(down)) / (2 * mp.mpf(epsilon))
+        a = mp.mpf(float(analytic[i]))
+        if max(abs(a), abs(n)) > 0:
+            worst = max(worst, abs(a - n) / max(abs(a), abs(n)))
+    return float(worst)
+
+
+def sin_sum(w):
+    return float(np.sum(np.sin(w)))
+
+
+def cubes(w):
+    return float(np.sum(np.arange(1.0, len(w) + 1) * np.asarray(w) ** 3))
+
+
+def cubes_mp(w):
+    return sum((j + 1) * x ** 3 for j, x in enumerate(w))
+
+
+@pytest.mark.parametrize("epsilon", [0.5, 0.1, 1e-2, 1e-3])
+def test_gradient_check_matches_extended_precision(epsilon):
+    w = np.array([0.3, -1.2, 2.0, 0.7])
+    right = lambda v: np.cos(v)                                         # noqa: E731
+    wrong = lambda v: np.cos(v) * np.array([1.0, 1.0, 0.5, 1.0])        # noqa: E731
+    for grad in (right, wrong):
+        exact = exact_relative_error(lambda v: sum(mp.sin(x) for x in v), None, grad, w,
+                                     epsilon)
+        assert gradient_check(sin_sum, grad, w, epsilon) == pytest.approx(exact, rel=1e-6,
+                                                                           abs=1e-12)
+    # For w^3 the central difference is off by exactly epsilon^2 j: the error is known.
+    w = np.array([1.0, 2.0, -1.5])
+    df = 3 * np.arange(1.0, 4) * w ** 2
+    expected = max(epsilon ** 2 * j / (df[j - 1] + epsilon ** 2 * j) for j in (1, 2, 3))
+    assert gradient_check(cubes, lambda v: 3 * np.arange(1.0, 4) * v ** 2, w,
+                          epsilon) == pytest.approx(expected, rel=1e-6)
+
+
+def test_gradient_check_of_right_and_wrong_gradients_at_the_default_epsilon():
+    w = np.array([0.5, -1.0, 1.5])
+    right = gradient_check(cubes, lambda v: 3 * np.arange(1.0, 4) * v ** 2, w)
+    assert right < 1e-8
+    assert gradient_check(cubes, lambda v: 3 * v ** 2, w) == pytest.approx(2 / 3, rel=1e-6)
+    # A gradient that is 0 where the difference is not: relative error 1 exactly.
+    assert gradient_check(cubes, lambda v: np.zeros(3), w) == 1.0
+    # Both 0 in every entry: 0, not nan.
+    assert gradient_check(lambda v: 3.0, lambda v: np.zeros(3), w) == 0.0
+
+
+def test_gradient_check_leaves_w_alone_and_nudges_one_entry_at_a_time():
+    w = np.array([0.5, -1.0, 1.5])
+    seen = []
+    gradient_check(lambda v: seen.append(v.copy()) or float(v.sum()), lambda v: np.ones(3), w)
+    np.testing.assert_array_equal(w, [0.5, -1.0, 1.5])
+    assert all(np.count_nonzero(v != w) == 1 for v in seen)

@@ -1,12 +1,23 @@
 """Tests of solutions.convolution against TensorFlow (tf.nn.conv1d, tf.nn.conv2d, Keras' Conv1D
-with the same weights) and SciPy (scipy.signal.correlate, convolve2d)."""
+with the same weights, tf.GradientTape for receptive fields), SciPy (scipy.signal.correlate,
+convolve2d) and brute force (the index sets each unit sees)."""
+
+import itertools
+import math
 
 import numpy as np
 import pytest
 from scipy import signal
 
 from autograder.data import load_ekg_split, make_ekg
-from solutions.convolution import build_ekg_classifier, conv1d, conv1d_layer, conv2d
+from solutions.convolution import (
+    build_ekg_classifier,
+    conv1d,
+    conv1d_layer,
+    conv2d,
+    conv2d_layer,
+    receptive_field,
+)
 from tests.solutions.helpers import frozen, strict
 
 EPS = np.finfo(float).eps
@@ -133,6 +144,117 @@ def test_conv1d_layer_is_conv1d_per_filter_plus_bias():
     for f in range(2):
         np.testing.assert_array_equal(a[:, f], conv1d(x, W[:, f], 2) + b[f])
     assert conv1d_layer(x[None], W, b, 2, relu).shape == (1, 13, 2)
+
+
+# --- conv2d_layer --------------------------------------------------------------------
+
+# (m, H, W, C), (kh, kw, F): odd and even kernels (an even one makes 'same' pad unevenly),
+# 1x1 kernels, a kernel as large as the image, non-square everything.
+SHAPES_2D = [((1, 4, 4, 1), (2, 2, 1)), ((2, 5, 6, 2), (3, 2, 3)), ((1, 7, 4, 1), (3, 3, 1)),
+             ((3, 6, 6, 3), (4, 4, 2)), ((1, 2, 3, 3), (1, 1, 2)), ((1, 2, 3, 2), (2, 3, 2)),
+             ((2, 9, 8, 1), (5, 2, 4)), ((1, 1, 5, 2), (1, 3, 1)), ((2, 8, 11, 2), (2, 5, 3))]
+
+
+@pytest.mark.parametrize("images_shape, kernel_shape", SHAPES_2D)
+@pytest.mark.parametrize("stride", [1, 2, 3])
+@pytest.mark.parametrize("padding", ["valid", "same"])
+def test_conv2d_layer_matches_tf_nn_conv2d(tf, images_shape, kernel_shape, stride, padding):
+    rng = np.random.default_rng(sum(images_shape) * 100 + sum(kernel_shape) * 10 + stride)
+    kh, kw, filters = kernel_shape
+    images = frozen(rng.normal(size=images_shape))
+    W = frozen(rng.normal(size=(kh, kw, images_shape[3], filters)))
+    b = frozen(rng.normal(size=filters))
+    ours = strict(lambda *a: conv2d_layer(*a, stride=stride, padding=padding), images, W, b)
+    theirs = tf.nn.conv2d(images, W, strides=stride, padding=padding.upper()).numpy() + b
+    assert ours.shape == theirs.shape
+    if padding == "same":
+        assert ours.shape[1:3] == (math.ceil(images_shape[1] / stride),
+                                   math.ceil(images_shape[2] / stride))
+    np.testing.assert_allclose(ours, theirs, rtol=1e-12, atol=1e-12)
+
+
+def test_conv2d_layer_pads_the_extra_row_at_the_bottom():
+    """An even kernel with 'same': one zero row above and two below, as TensorFlow pads: the
+    first output row sees image rows -1..2, not -2..1."""
+    image = np.arange(1.0, 6.0)[None, :, None, None] * np.ones((1, 5, 1, 1))   # rows 1..5
+    picks_top = np.zeros((4, 1, 1, 1))
+    picks_top[0] = 1.0                                      # the kernel's top row
+    z = conv2d_layer(image, picks_top, np.zeros(1), padding="same")
+    np.testing.assert_array_equal(z[0, :, 0, 0], [0.0, 1.0, 2.0, 3.0, 4.0])
+
+
+def test_conv2d_layer_agrees_with_conv2d_per_channel_and_filter():
+    rng = np.random.default_rng(3)
+    images, W, b = rng.normal(size=(2, 7, 6, 3)), rng.normal(size=(3, 2, 3, 2)), rng.normal(size=2)
+    z = conv2d_layer(images, W, b, stride=2)
+    for n, f in itertools.product(range(2), range(2)):
+        expected = sum(conv2d(images[n, :, :, c], W[:, :, c, f], 2) for c in range(3)) + b[f]
+        np.testing.assert_allclose(z[n, :, :, f], expected, rtol=1e-13, atol=1e-13)
+
+
+def test_conv2d_layer_errors():
+    images, W, b = np.ones((1, 4, 4, 2)), np.ones((2, 2, 2, 3)), np.zeros(3)
+    for bad in [dict(padding="SAME"), dict(padding="full"), dict(stride=0), dict(stride=1.5),
+                dict(W=np.ones((2, 2, 3, 3))), dict(b=np.zeros(2)), dict(W=np.ones((5, 1, 2, 3))),
+                dict(images=np.ones((4, 4, 2)))]:
+        args = {"images": images, "W": W, "b": b, "stride": 1, "padding": "valid", **bad}
+        with pytest.raises(ValueError):
+            conv2d_layer(**args)
+    # 'same' always fits: a kernel larger than the image is padded around.
+    assert conv2d_layer(images, np.ones((5, 1, 2, 3)), b, padding="same").shape == (1, 4, 4, 3)
+
+
+# --- receptive_field -----------------------------------------------------------------
+
+STACKS = [[], [(20, 10)], [(20, 10), (5, 2)], [(3, 1)] * 3, [(3, 2), (3, 1)], [(3, 1), (3, 2)],
+          [(4, 2), (3, 3), (2, 2)], [(1, 2), (1, 2)], [(2, 2)] * 4, [(3, 2)] * 6,
+          [(2, 5), (2, 1)], [(7, 3), (1, 1), (4, 4), (2, 1)], [(5, 1), (2, 2), (3, 3)]]
+
+
+def seen_by(layers, unit):
+    """The input samples that feed `unit` of the last layer, by walking the windows down: unit
+    p of a layer of kernel k and stride s reads units p s .. p s + k - 1 of the layer below."""
+    units = {unit}
+    for kernel_size, stride in reversed(layers):
+        units = {p * stride + j for p in units for j in range(kernel_size)}
+    return units
+
+
+@pytest.mark.parametrize("layers", STACKS)
+def test_receptive_field_matches_the_index_sets(layers):
+    size, step = receptive_field(layers)
+    assert type(size) is int and type(step) is int
+    first, second = seen_by(layers, 0), seen_by(layers, 1)
+    assert size == max(first) - min(first) + 1          # the span, gaps included
+    assert step == min(second) - min(first)
+    if all(k >= s for k, s in layers):                   # no gaps: the span is the count
+        assert size == len(first)
+
+
+@pytest.mark.parametrize("layers", [stack for stack in STACKS if stack])
+def test_receptive_field_matches_the_gradient_of_a_conv1d_stack(tf, layers):
+    """Which inputs change the first and second output of a stack of tf.nn.conv1d with
+    positive kernels: the nonzero entries of the gradient."""
+    size, step = receptive_field(layers)
+    n = size + 3 * step                                 # room for several output units
+    x = tf.Variable(np.ones((1, n, 1)))
+    with tf.GradientTape(persistent=True) as tape:
+        a = x
+        for kernel_size, stride in layers:
+            a = tf.nn.conv1d(a, np.ones((kernel_size, 1, 1)), stride=stride, padding="VALID")
+        first, second = a[0, 0, 0], a[0, 1, 0]
+    seen = [np.flatnonzero(tape.gradient(unit, x).numpy().ravel()) for unit in (first, second)]
+    assert seen[0][-1] - seen[0][0] + 1 == size
+    assert seen[1][0] - seen[0][0] == step
+
+
+def test_receptive_field_of_the_ekg_network_and_errors():
+    assert receptive_field([(20, 10), (5, 2)]) == (60, 20)
+    assert receptive_field([]) == (1, 1)
+    assert receptive_field(((20, 10), (5, 2))) == (60, 20)          # any sequence of pairs
+    for bad in [[(0, 1)], [(3, 0)], [(2.5, 1)]]:
+        with pytest.raises(ValueError):
+            receptive_field(bad)
 
 
 # --- the data and build_ekg_classifier -----------------------------------------------

@@ -13,6 +13,7 @@ from solutions.logistic_regression import (
     compute_cost,
     compute_gradient,
     gradient_descent,
+    minibatch_gradient_descent,
     sigmoid,
 )
 from tests.solutions.helpers import frozen as _frozen
@@ -301,6 +302,92 @@ def test_gradient_descent_return_types():
     assert isinstance(w, np.ndarray) and w.shape == (2,) and w.dtype == np.float64
     assert type(b) is float
     assert len(J_history) == 5 and all(isinstance(J, float) for J in J_history)
+
+
+# --- minibatch_gradient_descent ------------------------------------------------------
+
+
+def tensorflow_minibatch_sgd(tf, X, y, w_in, b_in, alpha, epochs, batch_size):
+    """Keras' SGD on tf.Variables, one step per batch (in order, no shuffle) on the batch's mean
+    binary cross-entropy, the gradient by GradientTape; the cost on all of X after each epoch."""
+    w = tf.Variable(np.array(w_in, dtype=float), dtype=tf.float64)
+    b = tf.Variable(float(b_in), dtype=tf.float64)
+    optimizer = tf.keras.optimizers.SGD(learning_rate=alpha)
+
+    def cost(X_part, y_part):
+        z = tf.linalg.matvec(tf.constant(X_part, tf.float64), w) + b
+        return tf.reduce_mean(tf.nn.sigmoid_cross_entropy_with_logits(
+            labels=tf.constant(y_part, tf.float64), logits=z))
+
+    J_history = []
+    for _ in range(epochs):
+        for start in range(0, len(y), batch_size):
+            with tf.GradientTape() as tape:
+                J = cost(X[start:start + batch_size], y[start:start + batch_size])
+            optimizer.apply_gradients(zip(tape.gradient(J, [w, b]), [w, b]))
+        J_history.append(float(cost(X, y)))
+    return w.numpy(), float(b.numpy()), J_history
+
+
+@pytest.mark.parametrize("m, n, batch_size, epochs", [
+    (12, 3, 4, 3),    # batch_size divides m
+    (13, 3, 4, 3),    # a last batch of 1
+    (10, 2, 3, 4),    # a last batch of 1 again, more epochs
+    (7, 4, 1, 2),     # one example per step
+    (9, 2, 9, 5),     # batch_size = m
+    (5, 2, 8, 3),     # batch_size > m
+])
+def test_minibatch_gradient_descent_matches_tensorflow_sgd(tf, m, n, batch_size, epochs):
+    rng = np.random.default_rng(m * 100 + batch_size)
+    X, y, w_in, b_in = problem(rng, m, n, 2.0)
+    # Keras keeps the learning rate in float32: 0.25 is exact there, 0.3 would not be.
+    w, b, J_history = strict(minibatch_gradient_descent, X, y, frozen_float(w_in), b_in, 0.25,
+                             epochs, batch_size)
+    w_tf, b_tf, J_tf = tensorflow_minibatch_sgd(tf, X, y, w_in, b_in, 0.25, epochs, batch_size)
+    np.testing.assert_allclose(w, w_tf, rtol=1e-10, atol=1e-13)
+    assert b == pytest.approx(b_tf, rel=1e-10, abs=1e-13)
+    np.testing.assert_allclose(J_history, J_tf, rtol=1e-10)
+
+
+@pytest.mark.parametrize("batch_size", [6, 7, 100])
+def test_minibatch_with_one_batch_per_epoch_is_gradient_descent(batch_size):
+    w, b, J_history = strict(minibatch_gradient_descent, TOY_X, TOY_Y, np.zeros(2), 0.0, 0.1,
+                             25, batch_size)
+    w_gd, b_gd, J_gd = gradient_descent(TOY_X, TOY_Y, np.zeros(2), 0.0, 0.1, 25)
+    np.testing.assert_array_equal(w, w_gd)
+    assert b == b_gd
+    np.testing.assert_array_equal(J_history, J_gd)
+
+
+def test_minibatch_takes_one_step_per_batch_in_order():
+    # Batch size 2 on 5 examples is gradient_descent for one step on rows 0-1, then 2-3, then 4.
+    rng = np.random.default_rng(3)
+    X, y, w_in, b_in = problem(rng, 5, 3, 1.0)
+    w, b = w_in, b_in
+    for rows in (slice(0, 2), slice(2, 4), slice(4, 5)):
+        w, b, _ = gradient_descent(X[rows], y[rows], w, b, 0.4, 1)
+    w_mb, b_mb, J_history = minibatch_gradient_descent(X, y, w_in, b_in, 0.4, 1, 2)
+    np.testing.assert_allclose(w_mb, w, rtol=1e-14)
+    assert b_mb == pytest.approx(b, rel=1e-14)
+    assert J_history == pytest.approx([compute_cost(X, y, w, b)], rel=1e-14)
+
+
+def test_minibatch_zero_epochs_and_inputs_left_alone():
+    w_in = frozen_float([0.5, -0.5])
+    w, b, J_history = strict(minibatch_gradient_descent, TOY_X, TOY_Y, w_in, 2, 0.1, 0, 4)
+    np.testing.assert_array_equal(w, w_in)
+    assert not np.shares_memory(w, w_in)
+    assert type(b) is float and b == 2.0
+    assert isinstance(J_history, np.ndarray) and J_history.shape == (0,)
+
+    w, b, J_history = strict(minibatch_gradient_descent, TOY_X, TOY_Y, w_in, 2, 0.1, 3, 4)
+    np.testing.assert_array_equal(w_in, [0.5, -0.5])
+    assert w.dtype == np.float64 and type(b) is float and J_history.shape == (3,)
+
+
+def test_minibatch_rejects_a_batch_size_below_one():
+    with pytest.raises(ValueError, match="batch_size"):
+        minibatch_gradient_descent(TOY_X, TOY_Y, np.zeros(2), 0.0, 0.1, 1, 0)
 
 
 # --- build_binary_classifier ---------------------------------------------------------

@@ -6,7 +6,12 @@ from mpmath import mp
 from scipy.special import expit, log_expit
 from sklearn.metrics import hamming_loss
 
-from solutions.multilabel import hamming_accuracy, multilabel_cost, predict_labels
+from solutions.multilabel import (
+    hamming_accuracy,
+    multilabel_cost,
+    predict_labels,
+    weighted_multilabel_cost,
+)
 from tests.solutions.helpers import frozen, strict
 
 
@@ -84,6 +89,64 @@ def test_multilabel_cost_is_a_mean_over_examples_and_labels():
 def test_multilabel_cost_refuses_mismatched_shapes():
     with pytest.raises(ValueError):
         multilabel_cost(np.zeros((2, 3)), np.zeros((3, 2)))
+
+
+# --- weighted_multilabel_cost --------------------------------------------------------
+
+
+def exact_weighted_cost(logits, Y, pos_weight):
+    """The weighted mean binary cross-entropy in 50-digit arithmetic, label j's positives
+    weighing pos_weight[j]."""
+    mp.dps = 50
+    total = mp.mpf(0)
+    for z_row, y_row in zip(logits, Y):
+        for z, y, q in zip(z_row, y_row, pos_weight):
+            z = mp.mpf(float(z))
+            total += (mp.mpf(float(q)) * y * mp.log(1 + mp.exp(-z))
+                      + (1 - y) * mp.log(1 + mp.exp(z)))
+    return float(total / np.size(logits))
+
+
+@pytest.mark.parametrize("m", [40, 3])   # m == k: a weight per example would not show as an error
+def test_weighted_multilabel_cost_matches_tensorflow_in_float64(tf, m):
+    rng = np.random.default_rng(6)
+    z, Y = rng.normal(0, 3, size=(m, 3)), rng.integers(0, 2, size=(m, 3))
+    q = np.array([0.5, 3.0, 19.0])
+    got = strict(weighted_multilabel_cost, frozen(z), frozen(Y), frozen(q))
+    per_entry = tf.nn.weighted_cross_entropy_with_logits(
+        labels=tf.constant(Y, tf.float64), logits=tf.constant(z, tf.float64),
+        pos_weight=tf.constant(q, tf.float64))
+    assert isinstance(got, float)
+    assert got == pytest.approx(float(tf.reduce_mean(per_entry)), rel=1e-13)
+
+
+@pytest.mark.parametrize("scale", [1.0, 30.0, 1000.0, 1e4])
+def test_weighted_multilabel_cost_matches_mpmath_at_large_logits(scale):
+    rng = np.random.default_rng(7)
+    z, Y = rng.uniform(-scale, scale, size=(6, 3)), rng.integers(0, 2, size=(6, 3))
+    q = np.array([0.0, 2.5, 40.0])
+    assert strict(weighted_multilabel_cost, z, Y, q) == pytest.approx(
+        exact_weighted_cost(z, Y, q), rel=1e-13, abs=1e-300)
+
+
+def test_weighted_multilabel_cost_with_unit_weights_is_multilabel_cost():
+    rng = np.random.default_rng(8)
+    z, Y = rng.normal(0, 4, size=(25, 4)), rng.integers(0, 2, size=(25, 4))
+    assert weighted_multilabel_cost(z, Y, np.ones(4)) == pytest.approx(multilabel_cost(z, Y),
+                                                                       rel=1e-14)
+
+
+def test_weighted_multilabel_cost_weighs_only_the_positives_of_each_label():
+    z = np.array([[-1000.0, 1000.0], [1000.0, -1000.0]])
+    # A missed car costs 1000 x 3, a false bus 1000, a false car 1000, a missed bus 1000 x 7.
+    Y = np.array([[1, 0], [0, 1]])
+    assert weighted_multilabel_cost(z, Y, np.array([3.0, 7.0])) == pytest.approx(
+        (3000 + 1000 + 1000 + 7000) / 4, rel=1e-15)
+
+
+def test_weighted_multilabel_cost_refuses_a_weight_per_example():
+    with pytest.raises(ValueError):
+        weighted_multilabel_cost(np.zeros((4, 3)), np.zeros((4, 3)), np.ones(4))
 
 
 # --- hamming_accuracy ----------------------------------------------------------------

@@ -8,6 +8,7 @@ from mpmath import mp
 from solutions.softmax import (
     build_digit_classifier,
     softmax,
+    softmax_cross_entropy_gradient,
     softmax_gradient,
     sparse_categorical_crossentropy,
 )
@@ -165,6 +166,55 @@ def test_sparse_categorical_crossentropy_input_types_and_no_mutation():
 def test_sparse_categorical_crossentropy_rejects_bad_input_clearly(probs, y, message):
     with pytest.raises(ValueError, match=message):
         sparse_categorical_crossentropy(probs, y)
+
+
+# --- softmax_cross_entropy_gradient ----------------------------------------------------
+
+
+def tape_logits_gradient(tf, z, y):
+    """dJ/dz of the mean sparse cross-entropy of the logits z, by TensorFlow's autodiff."""
+    z_var = tf.Variable(z, dtype=tf.float64)
+    with tf.GradientTape() as tape:
+        J = tf.reduce_mean(tf.nn.sparse_softmax_cross_entropy_with_logits(
+            labels=tf.constant(y), logits=z_var))
+    return tape.gradient(J, z_var).numpy()
+
+
+@pytest.mark.parametrize("m, k, scale", [(1, 2, 1.0), (1, 1, 1.0), (3, 3, 1.0), (7, 5, 3.0),
+                                         (64, 10, 1.0), (500, 4, 2.0), (20, 4, 1e3)])
+def test_softmax_cross_entropy_gradient_matches_tensorflow_gradient_tape(tf, m, k, scale):
+    rng = np.random.default_rng(m * 100 + k)
+    z = rng.normal(size=(m, k)) * scale
+    y = rng.integers(0, k, size=m)
+    grad = strict(softmax_cross_entropy_gradient, frozen(z), frozen(y))
+    assert grad.shape == (m, k)
+    np.testing.assert_allclose(grad, tape_logits_gradient(tf, z, y), rtol=1e-12, atol=1e-15)
+
+
+def test_softmax_cross_entropy_gradient_matches_finite_differences_and_sums_to_zero():
+    rng = np.random.default_rng(18)
+    z, y = rng.normal(size=(6, 4)), rng.integers(0, 4, size=6)
+    grad = softmax_cross_entropy_gradient(z, y)
+    # Central differences of the cost J(z) itself, entry by entry.
+    h, numeric = 1e-6, np.zeros_like(z)
+    for index in np.ndindex(*z.shape):
+        step = np.zeros_like(z)
+        step[index] = h
+        numeric[index] = (sparse_categorical_crossentropy(softmax(z + step), y)
+                          - sparse_categorical_crossentropy(softmax(z - step), y)) / (2 * h)
+    np.testing.assert_allclose(grad, numeric, rtol=1e-6, atol=1e-9)
+    # Each row is (a - e_y) / m: it sums to 0, and m times it is the one-example gradient.
+    np.testing.assert_allclose(grad.sum(axis=1), 0.0, atol=1e-15)
+    np.testing.assert_allclose(6 * grad[2], softmax_cross_entropy_gradient(z[2:3], y[2:3])[0],
+                               rtol=1e-14)
+
+
+def test_softmax_cross_entropy_gradient_accepts_lists_and_rejects_bad_input():
+    np.testing.assert_allclose(softmax_cross_entropy_gradient([[0.0, 0.0]], [1.0]),
+                               [[0.5, -0.5]])
+    for z, y in [(np.ones(3), [0]), (np.ones((2, 3)), [0]), (np.ones((2, 3)), [0, 3])]:
+        with pytest.raises(ValueError):
+            softmax_cross_entropy_gradient(z, y)
 
 
 # --- softmax_gradient ----------------------------------------------------------------

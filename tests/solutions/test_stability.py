@@ -8,6 +8,7 @@ from mpmath import mp
 
 from solutions.stability import (
     binary_cross_entropy_with_logits,
+    log_sigmoid,
     log_softmax,
     log_sum_exp,
     softmax_cross_entropy_with_logits,
@@ -275,3 +276,43 @@ def test_binary_cross_entropy_input_types_and_no_mutation():
 def test_binary_cross_entropy_rejects_mismatched_or_empty_input(z_shape, y_shape):
     with pytest.raises(ValueError):
         binary_cross_entropy_with_logits(np.zeros(z_shape), np.zeros(y_shape))
+
+
+# --- log_sigmoid -----------------------------------------------------------------------
+
+# Both tails: far below zero log(sigmoid(z)) = z - e^z (z itself to double precision), far above
+# it -e^{-z}, tiny but not 0 until e^{-z} underflows (z > 745).
+LOG_SIGMOID_POINTS = [-1e4, -800.0, -745.0, -40.0, -1.0, -1e-8, 0.0, 1e-8, 1.0, 30.0, 40.0,
+                      700.0, 745.0, 800.0, 1e4]
+
+
+def exact_log_sigmoid(z):
+    with mp.workdps(50):
+        return float(-mp.log1p(mp.exp(-mp.mpf(float(z)))))
+
+
+def test_log_sigmoid_is_exact_to_double_precision_over_a_wide_range():
+    z = np.concatenate([LOG_SIGMOID_POINTS, np.linspace(-1e4, 1e4, 2001),
+                        np.random.default_rng(19).uniform(-60, 60, size=500)])
+    ours = strict(log_sigmoid, frozen(z))
+    exact = np.array([exact_log_sigmoid(v) for v in z])
+    assert ours.shape == z.shape and np.all(np.isfinite(ours))
+    np.testing.assert_allclose(ours, exact, rtol=4 * EPS, atol=0)
+
+
+def test_log_sigmoid_matches_tensorflow(tf):
+    z = np.concatenate([LOG_SIGMOID_POINTS, np.random.default_rng(20).normal(0, 10, size=200)])
+    expected = tf.math.log_sigmoid(tf.constant(z, tf.float64)).numpy()
+    # TensorFlow's float64 log_sigmoid is -softplus(-z): a few ulps apart, and at z = 745 it
+    # rounds the subnormal -e^-745 = -5e-324 to -0.0, hence an atol of a few subnormals.
+    np.testing.assert_allclose(log_sigmoid(z), expected, rtol=1e-13, atol=1e-320)
+
+
+def test_log_sigmoid_tails_shapes_and_types():
+    assert log_sigmoid(np.array([-1e4]))[0] == -1e4                   # z itself
+    assert log_sigmoid(np.array([40.0]))[0] == pytest.approx(-np.exp(-40.0), rel=1e-15)
+    assert log_sigmoid(np.array([0.0]))[0] == pytest.approx(-np.log(2.0), rel=1e-15)
+    for shape in SHAPES:
+        z = np.random.default_rng(21).normal(0, 5, size=shape)
+        assert log_sigmoid(z).shape == shape
+    assert np.shape(log_sigmoid(3.0)) == () and log_sigmoid([[1, 2]]).shape == (1, 2)
