@@ -32,9 +32,14 @@ def add_parser(subparsers: "argparse._SubParsersAction[argparse.ArgumentParser]"
 def run_list(args: argparse.Namespace) -> int:
     from autograder import catalog
 
-    for _, check, points in catalog.exercises():
+    rows = [(check.exercise_id, check.signature, points)
+            for _, check, points in catalog.exercises()]
+    # Columns as wide as their longest entry, so that the points line up.
+    id_width = max(len(exercise_id) for exercise_id, _, _ in rows)
+    signature_width = max(len(signature) for _, signature, _ in rows)
+    for exercise_id, signature, points in rows:
         unit = "point" if points == 1 else "points"
-        print(f"{check.exercise_id:45s} {check.signature:60s} {points} {unit}")
+        print(f"{exercise_id:{id_width}s}  {signature:{signature_width}s}  {points} {unit}")
     return EXIT_ACCEPTED
 
 
