@@ -58,8 +58,8 @@ def test_malformed_submissions_get_a_clear_error_and_a_zero(tmp_path):
     submit(course, "invalid-json", '{"cells": [ this is not json')
     submit(course, "other-assignment", correct_notebook("softmax"))
     submit(course, "no-notebook", None)
-    # A deleted test cell comes back and is graded (3 points); a deleted solution cell loses
-    # log_softmax (2) and the cross-entropy built on it (3).
+    # A deleted test cell comes back and is graded (log_sum_exp, 2 points); a deleted solution
+    # cell loses log_softmax (2) and the cross-entropy built on it (3): 10 - 5.
     submit(course, "deleted-cells", without_cells(correct_notebook(),
                                                   {"test_log_sum_exp", "log_softmax"}))
     result = nbgrader(course, "autograde", CHAPTER, "--force", check=False)

@@ -335,7 +335,7 @@ def assert_shown_inert(page):
 def test_the_course_cells_render_as_written(graded, kind):
     page = page_of(graded["course"], kind, "attacker")
     for rendered in (r"$$\operatorname{LSE}(\vec{z}) = \log \sum_{j} e^{z_j}$$",
-                     "1. <code>log_sum_exp(z)</code> (3 points)",
+                     "1. <code>log_sum_exp(z)</code> (2 points)",
                      "<strong>How this notebook is graded.</strong>",
                      "logits anywhere between $-10^4$"):
         assert rendered in page, rendered
