@@ -12,7 +12,13 @@ from typing import Any
 
 import numpy as np
 
+from autograder.channel import NamedCallable
+from autograder.checks import adapters
 from autograder.sandbox.runner import STOPPED, Call, Outcome, Reason, RunReport, run_calls
+
+# The adapter of a call that must raise: the child returns the name of the exception the
+# student's function raised ("no exception" when it returned).
+EXCEPTION_RAISED = NamedCallable(adapters, "exception_raised")
 
 
 @dataclass
@@ -25,6 +31,9 @@ class Case:
     kind: str = "fixed"          # fixed | random | edge: named in the feedback of a failure
     timeout: float = 10.0
     show_input: bool = True      # print the arguments in feedback when they fail
+    # The exception the call must raise (e.g. "ValueError" for a name the task does not list):
+    # judged by its name, whatever the reference would return.
+    raises: str | None = None
 
 
 class Mismatch(Exception):
@@ -224,7 +233,9 @@ class Check:
     def make_calls(self, rng: np.random.Generator) -> tuple[list[Case], list[Call]]:
         cases = self.cases(rng)
         calls = [Call(key=f"{self.exercise_id}#{i}", name=self.name, args=case.args,
-                      kwargs=case.kwargs, timeout=case.timeout) for i, case in enumerate(cases)]
+                      kwargs=case.kwargs, timeout=case.timeout,
+                      adapter=EXCEPTION_RAISED if case.raises else None)
+                 for i, case in enumerate(cases)]
         return cases, calls
 
     def verdict_on(self, cases: Sequence[Case], calls: Sequence[Call],
@@ -256,6 +267,11 @@ class Check:
             return Failure(case, outcome.reason, f"raised an error: {outcome.error}")
         if outcome.reason is not None:
             return Failure(case, outcome.reason, outcome.error)
+        if case.raises:
+            did = "returned without raising" if outcome.value == "no exception" \
+                else f"raised {str(outcome.value)[:100]}"
+            return None if outcome.value == case.raises else Failure(
+                case, Reason.MISMATCH, f"should raise {case.raises}, but it {did}")
         warned = outcome.warnings and not self.warnings_allowed
         warning_text = "raised floating-point warnings (overflow, division by zero or an " \
                        "invalid operation):\n" + "\n".join(outcome.warnings[:3]) if warned else ""

@@ -764,4 +764,4 @@ def test_dense_backward_feedback_names_the_gradient(check_code):
     assert "db" in verdict.feedback()
     verdict = check_code("backprop.dense_backward",
                          HEADER + DENSE_WRONG["an unknown g raises KeyError"])
-    assert "expected a ValueError, got 'KeyError'" in verdict.feedback()
+    assert "should raise ValueError, but it raised KeyError" in verdict.feedback()
