@@ -14,7 +14,7 @@ export TF_CPP_MIN_LOG_LEVEL := 3
 export TF_ENABLE_ONEDNN_OPTS := 0
 export PYTHONPATH := $(CURDIR)
 
-.PHONY: demo test system venv release site doctor grade clean
+.PHONY: demo hub test system venv release site doctor grade clean
 
 demo: site grade
 	@echo
@@ -26,6 +26,17 @@ demo: site grade
 	@echo "Report:         $(CURDIR)/exports/report.html"
 	@echo
 	@cat exports/grades.csv
+
+# A JupyterHub for a class on this machine (README, "Running a class"): as root, on 127.0.0.1,
+# port HUB_PORT (8000); accounts from hub/roster.csv; Ctrl-C stops it and every server.
+HUB_PORT ?= 8000
+hub: venv hub/node_modules/.installed
+	$(BIN)/python -m hub.classroom --port $(HUB_PORT)
+
+# The proxy, exactly as hub/package-lock.json pins it.
+hub/node_modules/.installed: hub/package-lock.json
+	npm ci --prefix hub --no-audit --no-fund --loglevel=error
+	touch $@
 
 # Debian packages: bubblewrap (grading confines student code) and chromium (browser tests).
 system:
@@ -77,8 +88,8 @@ grade: release
 
 # The site is part of what is tested: its build fails on any warning, then the linter and the
 # type checker (autograder/ and solutions/, pyproject.toml's [tool.mypy]) run and pytest reads
-# the site.
-test: site
+# the site. The classroom hub's test (tests/hub) needs its proxy from npm.
+test: site hub/node_modules/.installed
 	$(BIN)/ruff check .
 	$(BIN)/mypy
 	$(BIN)/python -m pytest

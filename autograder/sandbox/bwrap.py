@@ -222,6 +222,77 @@ def bwrap_command(argv: Sequence[str], scratch: str | Path, limits: Limits,
     return cmd + ["/bin/sh", "-c", copy_in, INPUTS] + list(argv)
 
 
+PROC_SYS = Path("/proc/sys")      # tests point this at a fake tree
+# kernel setting (under /proc/sys) -> the value that refuses an unprivileged user namespace,
+# and the command that allows it again.
+USERNS_SETTINGS = {
+    "kernel/apparmor_restrict_unprivileged_userns": (
+        "1", "an AppArmor profile that lets bwrap make user namespaces (below), or, for every "
+             "program on the machine: sysctl -w kernel.apparmor_restrict_unprivileged_userns=0"),
+    "user/max_user_namespaces": (
+        "0", "sysctl -w user.max_user_namespaces=15000 (and the same line, without -w, in "
+             "/etc/sysctl.d/90-userns.conf)"),
+    "kernel/unprivileged_userns_clone": (
+        "0", "sysctl -w kernel.unprivileged_userns_clone=1 (and in /etc/sysctl.d/90-userns.conf)"),
+}
+# What bubblewrap prints when the kernel (or AppArmor) refuses it a user namespace.
+USERNS_FAILURES = ("setting up uid map", "No permissions to create", "creating new namespace",
+                   "Creating new namespace failed", "Failed RTM_NEWADDR",
+                   "unprivileged user namespaces")
+APPARMOR_PROFILE = """abi <abi/4.0>,
+include <tunables/global>
+profile bwrap /usr/bin/bwrap flags=(unconfined) {
+  userns,
+  include if exists <local/bwrap>
+}"""
+
+
+def userns_refused_by(proc_sys: str | Path | None = None) -> list[str]:
+    """The kernel settings here (under /proc/sys) that refuse unprivileged user namespaces."""
+    refused = []
+    for name, (value, _) in USERNS_SETTINGS.items():
+        try:
+            now = (Path(proc_sys or PROC_SYS) / name).read_text().strip()
+        except OSError:
+            continue         # not this kernel's setting (AppArmor's is Ubuntu's)
+        if now == value:
+            refused.append(name)
+    return refused
+
+
+def userns_advice(bwrap_error: str = "", proc_sys: str | Path | None = None) -> str:
+    """Why a grader that is not root cannot have its sandbox here, and what to do, in words; ""
+    when it is root (bubblewrap then needs no user namespace) or nothing refuses one."""
+    if os.geteuid() == 0:
+        return ""
+    refused = userns_refused_by(proc_sys)
+    failed = [text for text in USERNS_FAILURES if text.lower() in bwrap_error.lower()]
+    if not refused and not failed:
+        return ""
+    said = [f"bubblewrap said: {bwrap_error.strip()[:200]}"] if bwrap_error.strip() else []
+    why = "; ".join([f"{name.replace('/', '.')} = {USERNS_SETTINGS[name][0]}"
+                     for name in refused] + said)
+    fixes = [USERNS_SETTINGS[name][1] for name in refused]
+    apparmor = any("apparmor" in name for name in refused) or "uid map" in bwrap_error or \
+        "RTM_NEWADDR" in bwrap_error
+    if not fixes:       # bubblewrap failed, no setting known here says why
+        fixes = [USERNS_SETTINGS["kernel/apparmor_restrict_unprivileged_userns"][1]] \
+            if apparmor else [USERNS_SETTINGS["user/max_user_namespaces"][1],
+                              USERNS_SETTINGS["kernel/unprivileged_userns_clone"][1]]
+    text = (f"This machine refuses unprivileged user namespaces ({why}), which bubblewrap needs "
+            f"to confine student code when the grader (uid {os.geteuid()}) is not root: grading "
+            f"refuses to start rather than run student code unconfined. Either grade as root "
+            f"(bubblewrap then needs no user namespace, and setpriv drops the sandbox to uid "
+            f"{NOBODY}), or, as root, " + "; or ".join(fixes) + ".")
+    if apparmor:
+        text += (" The AppArmor profile (Ubuntu 23.10 and later; as root, "
+                 "`apparmor_parser -r /etc/apparmor.d/bwrap` after writing this to "
+                 "/etc/apparmor.d/bwrap):\n"
+                 + APPARMOR_PROFILE.replace("/usr/bin/bwrap",
+                                            os.path.realpath(bwrap_path() or "/usr/bin/bwrap")))
+    return text
+
+
 class _Mounts:
     """Adds mounts to a bwrap command line, with every directory above a mount point made 0755
     first (bubblewrap running as root makes them 0700, which uid 65534 could not enter)."""

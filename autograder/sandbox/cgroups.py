@@ -9,6 +9,7 @@ grading run (files.sweep_leftovers, with `cgroup_parents`).
 """
 
 import os
+import pwd
 import signal
 import sys
 import time
@@ -68,6 +69,65 @@ def _same(read: str, value: int | str) -> bool:
 def _names(text: str) -> set[str]:
     # The kernel lists controller names; a plain file (a test's fake tree) echoes "+name".
     return {word.lstrip("+") for word in text.split()}
+
+
+GRADER_LEAF = "grader-{user}"   # v2: where root puts the delegated grader (see delegate)
+
+
+def delegate(user: str, root: str | Path | None = None) -> list[Path]:
+    """As root: make the course's cgroup parent and give it to `user` (an instructor account),
+    so that a grader running as `user` can make its sandboxes' cgroups there. Returns the
+    folders given.
+
+    v1: course-grading in each controller's hierarchy, its folder and files the user's (the
+    groups it makes under it are its own; the kernel lets it move its own processes in).
+    v2: course-grading at the top with memory, pids and cpu enabled for it and its children,
+    the folder and its cgroup.procs, cgroup.subtree_control and cgroup.threads the user's, and
+    a leaf grader-<user> under it for the grader itself: v2 lets a process move another only
+    where it may write the cgroup.procs of both groups' common ancestor, so the grader must
+    run inside course-grading (root moves its shell there: `echo PID > .../cgroup.procs`)."""
+    if os.geteuid() != 0:
+        raise ValueError("only root can delegate cgroups (sudo python -m autograder doctor "
+                         "--delegate USER)")
+    try:
+        entry = pwd.getpwnam(user)
+    except KeyError:
+        raise ValueError(f"no user {user!r} on this machine") from None
+    uid, gid = entry.pw_uid, entry.pw_gid
+    root = Path(root or CGROUP_ROOT)
+    given: list[Path] = []
+
+    def give(folder: Path, files: tuple[str, ...]) -> None:
+        os.chown(folder, uid, gid)
+        for name in files:
+            if (folder / name).exists():
+                os.chown(folder / name, uid, gid)
+        given.append(folder)
+
+    if (root / "cgroup.controllers").is_file():
+        wanted = set(CONTROLLERS) & _names((root / "cgroup.controllers").read_text())
+        if not wanted:
+            raise ValueError(f"the cgroup v2 root {root} has none of {', '.join(CONTROLLERS)}")
+        plus = " ".join(f"+{c}" for c in sorted(wanted))
+        if not wanted <= _names((root / "cgroup.subtree_control").read_text()):
+            _write(root / "cgroup.subtree_control", plus)
+        parent = root / CGROUP_PARENT
+        parent.mkdir(exist_ok=True)
+        _write(parent / "cgroup.subtree_control", plus)
+        delegated = ("cgroup.procs", "cgroup.subtree_control", "cgroup.threads")
+        give(parent, delegated)
+        leaf = parent / GRADER_LEAF.format(user=user)
+        leaf.mkdir(exist_ok=True)
+        give(leaf, delegated)
+        return given
+    for controller in CONTROLLERS:
+        if (root / controller / "cgroup.procs").is_file():
+            folder = root / controller / CGROUP_PARENT
+            folder.mkdir(exist_ok=True)
+            give(folder, ("cgroup.procs", "tasks", "cgroup.clone_children"))
+    if not given:
+        raise ValueError(f"no cgroup hierarchy at {root}")
+    return given
 
 
 class ResourceGroup:
@@ -188,6 +248,13 @@ class ResourceGroup:
         bases = [own] if own == self.root else []
         bases += [p for p in own.parents if p == self.root or self.root in p.parents]
         for base in bases:
+            if not _may_move_within(base):
+                self.notes.append(
+                    f"cgroup v2: uid {os.geteuid()} may not move processes under {base} (its "
+                    f"cgroup.procs is not the grader's: as root, `python -m autograder doctor "
+                    f"--delegate USER` and the grader run in {CGROUP_PARENT}/"
+                    f"{GRADER_LEAF.format(user='USER')})")
+                continue
             try:
                 wanted = set(CONTROLLERS) & _names((base / "cgroup.controllers").read_text())
                 if not wanted:
@@ -264,6 +331,12 @@ class ResourceGroup:
                 time.sleep(0.02)
             _rmdir(path)
         self.dirs = {}
+
+def _may_move_within(base: Path) -> bool:
+    """v2 lets a process move another from one group to another only when it may write the
+    cgroup.procs of their common ancestor: for a sandbox under base/course-grading, base's."""
+    return os.geteuid() == 0 or os.access(base / "cgroup.procs", os.W_OK)
+
 
 def _counters(text: str) -> dict[str, int]:
     """'name value' lines (memory.events, pids.events, memory.oom_control) as a dict."""

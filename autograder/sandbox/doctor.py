@@ -8,12 +8,16 @@ smaller limits than grading (so they take seconds), enforced by the same mechani
 
 Exit status 0 when every promise holds, 1 when one does not: `make grade` runs the doctor first
 and refuses to grade unless COURSE_GRADING_WITHOUT_SANDBOX=I_UNDERSTAND_STUDENT_CODE_IS_UNCONFINED.
+Where no sandbox starts at all (a grader that is not root, on a host that refuses unprivileged
+user namespaces) it says why and what to do (bwrap.userns_advice) and runs no probe.
+`--delegate USER` (as root) gives the course's cgroup parent to an instructor account first
+(cgroups.delegate), so that grading as that user gets cgroups rather than the rlimit stand-ins.
 """
 
 import argparse
 from pathlib import Path
 
-from autograder.sandbox import bwrap, promises, spawn
+from autograder.sandbox import bwrap, cgroups, promises, spawn
 from autograder.sandbox.limits import Limits, grading_limits
 from autograder.sandbox.promises import PROBE_LIMITS, Row
 
@@ -48,6 +52,10 @@ def add_parser(subparsers: "argparse._SubParsersAction[argparse.ArgumentParser]"
     parser.add_argument("--no-rlimit-fallback", action="store_true",
                         help="do not stand in for a missing cgroup with rlimits (to see what "
                              "the cgroups alone hold)")
+    parser.add_argument("--delegate", metavar="USER", default=None,
+                        help="as root: make the course's cgroup parent (course-grading) and "
+                             "give it to USER, so that grading as USER gets memory, process and "
+                             "CPU limits from cgroups; then test the promises as usual")
     parser.set_defaults(run=run)
 
 
@@ -56,6 +64,21 @@ def run(args: argparse.Namespace) -> int:
     if not bwrap.bwrap_path():
         print("bubblewrap (bwrap) is not installed: no promise holds; grading refuses to run "
               "(Debian: apt-get install bubblewrap).")
+        return 1
+    if args.delegate:
+        try:
+            made = cgroups.delegate(args.delegate, args.cgroup_root)
+        except (OSError, KeyError, ValueError) as exc:
+            print(f"Could not delegate the course's cgroups to {args.delegate}: {exc}")
+            return 1
+        print(f"Delegated to {args.delegate}: {', '.join(map(str, made))}. Grading as "
+              f"{args.delegate} now makes its sandboxes' cgroups there (the table below is "
+              f"root's: run the doctor as {args.delegate} to see theirs).")
+    problem = spawn.sandbox_problem()
+    if problem:
+        # No sandbox starts at all (a host that refuses the user namespace a grader that is not
+        # root needs): no probe could show anything.
+        print(f"No promise holds: {problem}")
         return 1
     grading = grading_limits()
     print(f"The sandbox's promises on this machine. Grading limits: {limits_text(grading)}; "

@@ -17,7 +17,7 @@ import threading
 import time
 import uuid
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, TextIO
 
@@ -35,6 +35,7 @@ PROBES_SCRIPT = Path(__file__).resolve().parents[1] / "sandboxed" / "probes.py"
 PROBE_LIMITS = Limits(memory_bytes=256 * 1024 ** 2, max_processes=32, file_bytes=8 * 1024 ** 2,
                       cpu_seconds=2, cpu_cores=0.5, scratch_bytes=32 * 1024 ** 2)
 CPU_SPINNERS, CPU_SPIN_SECONDS = 4, 1.5
+MEMORY_PROBE_CPU_SECONDS = 20
 
 
 # Method of Doctor -> the promise it tests, in the order of the table.
@@ -92,11 +93,13 @@ class Doctor:
         self._scratch = ""
 
     def probe(self, name: str, *args: object, during: Watcher | None = None,
-              after: Watcher | None = None, timeout: float = 60) -> ProbeRun:
+              after: Watcher | None = None, timeout: float = 60,
+              limits: Limits | None = None) -> ProbeRun:
         """Run probes.py's `name` in the sandbox; an argument that is a function is given the
         process's ResourceGroup. `during(proc)` runs while the probe does, `after(proc)` once it
-        has ended but before its group is closed (what outlives it is still there)."""
-        with spawn.Sandbox(self.limits, "doctor", cgroup_root=self.cgroup_root,
+        has ended but before its group is closed (what outlives it is still there). `limits`:
+        other limits than the doctor's for this probe."""
+        with spawn.Sandbox(limits or self.limits, "doctor", cgroup_root=self.cgroup_root,
                            fallback=self.fallback) as box:
             group = box.group
             assert group is not None        # a sandboxed Sandbox always has one
@@ -134,14 +137,18 @@ class Doctor:
                 else self.limits.memory_bytes
             return 2 * bound["bytes"]
 
-        run = self.probe("memory", twice_the_bound)
+        # CPU time enough to touch twice the bound (under RLIMIT_AS, 8x the limit) on a busy
+        # machine: the CPU limit stopping it first would show nothing about memory.
+        run = self.probe("memory", twice_the_bound, limits=replace(
+            self.limits, cpu_seconds=max(self.limits.cpu_seconds, MEMORY_PROBE_CPU_SECONDS)))
         cap = 2 * bound["bytes"]
         reached = max([int(line.split()[1]) for line in run.output
                        if line.startswith("allocated ")] or [0])
         how = run.result.get("how") or exit_status(run.returncode)
-        # Stopped: a MemoryError, or killed (by the cgroup's OOM killer) while allocating.
+        # Stopped: a MemoryError, or killed (by the cgroup's OOM killer) while allocating; not
+        # by the CPU time limit.
         stopped = run.result.get("stopped") or (not run.result and reached > 0 and
-                                                how.startswith("signal"))
+                                                how.startswith("signal") and "SIGXCPU" not in how)
         held = bool(stopped) and reached < cap
         hit = "; the cgroup counted the limit hit" if run.memory_hit else ""
         detail = f"stopped after {reached >> 20} MB ({how}{hit})" if held else \

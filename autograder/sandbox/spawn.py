@@ -73,6 +73,15 @@ _tried: dict[str | None, str] = {}
 def _empty_sandbox_starts() -> None:
     """Raise SandboxUnavailable unless an empty sandbox starts here; tried once per process, so
     that a machine without namespaces fails grading at once rather than zeroing everyone."""
+    problem = sandbox_problem()
+    if problem:
+        raise SandboxUnavailable(problem)
+
+
+def sandbox_problem() -> str:
+    """"" when an empty sandbox starts here, else why grading refuses to run (what to do, where
+    the host refuses the unprivileged user namespace a grader that is not root needs). Tried
+    once per process and bubblewrap binary."""
     key = bwrap.bwrap_path()
     if key not in _tried:
         scratch = scratch_dir("check")
@@ -85,13 +94,17 @@ def _empty_sandbox_starts() -> None:
             problem = str(exc)
         finally:
             remove_tree(scratch)
-        _tried[key] = (
-            f"bubblewrap cannot build the sandbox on this machine ({problem}), so student code "
-            f"cannot be confined: grading refuses to run. `python -m autograder doctor` shows "
-            f"what holds here; knowing that {WITHOUT_SANDBOX}, set {OPT_OUT_VARIABLE}="
-            f"{OPT_OUT_VALUE}.") if problem else ""
-    if _tried[key]:
-        raise SandboxUnavailable(_tried[key])
+        # Where the host refuses a user namespace: why, and the commands that allow one (an
+        # AppArmor profile last, on lines of its own).
+        advice, _, profile = bwrap.userns_advice(problem).partition("\n") if problem \
+            else ("", "", "")
+        head = advice or (f"bubblewrap cannot build the sandbox on this machine ({problem}), "
+                          f"so student code cannot be confined: grading refuses to run.")
+        _tried[key] = "" if not problem else (
+            f"{head} `python -m autograder doctor` shows what holds here. Knowing that "
+            f"{WITHOUT_SANDBOX}, {OPT_OUT_VARIABLE}={OPT_OUT_VALUE} grades anyway."
+            + (f"\n{profile}" if profile else ""))
+    return _tried[key]
 
 
 @dataclass

@@ -104,3 +104,28 @@ def test_the_grading_limits_printed_are_the_nbgrader_configs(tmp_path, capsys, m
         promises.Row("a promise", True, "something")])
     assert cli.main(["doctor"]) == 0
     assert "Grading limits: memory 3072 MB, 64 processes" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("signal_name, held", [("SIGKILL", True), ("SIGXCPU", False)])
+def test_a_memory_probe_stopped_by_the_cpu_limit_shows_nothing_about_memory(
+        tmp_path, monkeypatch, signal_name, held):
+    """Under RLIMIT_AS the probe touches up to 2 GB; on a busy machine the CPU time limit could
+    stop it first (seen as an ordinary user here: 'stopped after 640 MB (signal SIGXCPU)'). That
+    is not a memory limit holding: only a MemoryError or a kill (the OOM killer) is. The probe
+    gets more CPU time than the others, so that it is not stopped that way."""
+    import signal
+
+    seen = {}
+
+    def probe(self, name, *args, limits=None, **kw):
+        seen["cpu_seconds"] = limits.cpu_seconds
+        self.said = {"memory": "rlimit RLIMIT_AS"}
+        with spawn.Sandbox(self.limits, "test", cgroup_root=tmp_path) as box:
+            args[0](box.group)          # the bound: twice RLIMIT_AS's, 2 GB
+        return promises.ProbeRun(128 + getattr(signal, signal_name),
+                                 ["allocated 671088640"], {})
+
+    monkeypatch.setattr(promises.Doctor, "probe", probe)
+    row = promises.Doctor(cgroup_root=tmp_path).memory()
+    assert row.held is held, row
+    assert seen["cpu_seconds"] == promises.MEMORY_PROBE_CPU_SECONDS

@@ -461,3 +461,16 @@ def test_kernel_stderr_reaches_the_log_escaped_and_bounded_never_the_graders_std
     assert any("the kernel wrote 20971" in m for m in records)    # 20 MB, counted not quoted
     if stderr_before is not None:      # pytest captures fd 2 into a file: nothing reached it
         assert os.fstat(2).st_size - stderr_before < 100_000
+
+
+def test_an_ordinary_user_gets_a_user_namespace_and_no_setpriv(tmp_path, monkeypatch):
+    """setpriv only as root (an ordinary user could not change uid anyway): a grader that is
+    not root runs bubblewrap with a user namespace (uid 65534 inside), as its own user on the
+    host, and hands nothing over (the scratch folder is already its own). tests/autograder/
+    test_non_root.py runs the doctor and grading as a real ordinary user."""
+    monkeypatch.setattr(os, "geteuid", lambda: 4242)
+    monkeypatch.setattr(os, "getuid", lambda: 4242)
+    assert bwrap.sandbox_user()[0] == 4242 and "own user" in bwrap.sandbox_user()[2]
+    argv = bwrap.bwrap_command(["/bin/true"], tmp_path, grading_limits())
+    assert "--unshare-all" in argv and argv[argv.index("--uid") + 1] == "65534"
+    assert not any("setpriv" in arg for arg in argv) and "--cap-add" not in argv

@@ -1,0 +1,1 @@
+"""The classroom hub: a JupyterHub for this course with real accounts and nbgrader's exchange."""
