@@ -70,10 +70,13 @@ doctor: venv
 
 # Grade the bundled sample submissions, as an instructor grades real ones: only where the doctor
 # finds every promise of the sandbox held (or the instructor opted out, knowing what is lost).
+# --cached: a proof kept from an earlier run on this host stands while nothing it depends on
+# changed (host, boot, user, cgroups, bubblewrap, limits, the sandbox's code); `make doctor`
+# proves it again.
 # `python -m autograder grade` runs nbgrader's autograde pipeline on every core (a Dask
 # LocalCluster; --scheduler tcp://HOST:8786 for a cluster), then feedback, export and the report.
 grade: release
-	$(BIN)/python -m autograder doctor || \
+	$(BIN)/python -m autograder doctor --cached || \
 	  [ "$${COURSE_GRADING_WITHOUT_SANDBOX:-}" = I_UNDERSTAND_STUDENT_CODE_IS_UNCONFINED ]
 	rm -rf submitted autograded feedback exports logs
 	mkdir -p submitted exports

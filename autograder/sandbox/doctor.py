@@ -12,12 +12,16 @@ Where no sandbox starts at all (a grader that is not root, on a host that refuse
 user namespaces) it says why and what to do (bwrap.userns_advice) and runs no probe.
 `--delegate USER` (as root) gives the course's cgroup parent to an instructor account first
 (cgroups.delegate), so that grading as that user gets cgroups rather than the rlimit stand-ins.
+
+A passing run is kept (proof.py: per host, boot, user, mechanisms, limits and code version);
+`--cached` uses a kept proof that still matches, checking only that an empty sandbox starts,
+and proves again otherwise: what grading runs before each command and on each worker.
 """
 
 import argparse
 from pathlib import Path
 
-from autograder.sandbox import bwrap, cgroups, promises, spawn
+from autograder.sandbox import bwrap, cgroups, promises, proof, spawn
 from autograder.sandbox.limits import Limits, grading_limits
 from autograder.sandbox.promises import PROBE_LIMITS, Row
 
@@ -56,6 +60,10 @@ def add_parser(subparsers: "argparse._SubParsersAction[argparse.ArgumentParser]"
                         help="as root: make the course's cgroup parent (course-grading) and "
                              "give it to USER, so that grading as USER gets memory, process and "
                              "CPU limits from cgroups; then test the promises as usual")
+    parser.add_argument("--cached", action="store_true",
+                        help="use the proof kept from an earlier run on this host when nothing "
+                             "it depends on changed (then only check that a sandbox starts); "
+                             "prove again otherwise")
     parser.set_defaults(run=run)
 
 
@@ -80,6 +88,17 @@ def run(args: argparse.Namespace) -> int:
         # root needs): no probe could show anything.
         print(f"No promise holds: {problem}")
         return 1
+    default = args.cgroup_root is None and not args.no_rlimit_fallback
+    if args.cached and default:
+        kept = proof.kept()
+        if kept:
+            problem = proof.sandbox_starts()
+            if not problem:
+                print(f"The sandbox's promises were proven on this host at {kept['proven_at']} "
+                      f"and nothing they depend on has changed (kept proof; `python -m "
+                      f"autograder doctor` proves them again); a sandbox starts.")
+                return 0
+            print(f"The kept proof no longer holds: {problem}. Proving again.")
     grading = grading_limits()
     print(f"The sandbox's promises on this machine. Grading limits: {limits_text(grading)}; "
           f"the probes use {limits_text(PROBE_LIMITS)}, enforced the same way.", flush=True)
@@ -93,6 +112,11 @@ def run(args: argparse.Namespace) -> int:
     if weak:
         print(f"\nWeaker here, grading runs anyway: {'; '.join(weak)} (see the table).")
     failed = [r.promise for r in rows if not r.held and r.required]
+    if default:
+        # Kept only when every promise was tested and held, for grading to rely on; a failing
+        # run removes it.
+        tested = {r.promise for r in rows} >= set(promises.PROMISES.values())
+        _keep(table(rows) if tested and not failed else None)
     if not failed:
         print("\nEvery promise holds here." if not weak else
               "Every other promise holds here.")
@@ -106,3 +130,16 @@ def run(args: argparse.Namespace) -> int:
               f"{spawn.WITHOUT_SANDBOX}, set {spawn.OPT_OUT_VARIABLE}="
               f"{spawn.OPT_OUT_VALUE}.")
     return 1
+
+
+def _keep(passed: str | None) -> None:
+    """Keep the passing table as this host's proof, or forget the proof (None); a proof folder
+    this user cannot write costs only the speed-up, said once."""
+    try:
+        if passed is None:
+            proof.forget()
+        else:
+            proof.keep(passed)
+    except OSError as exc:
+        print(f"(The proof could not be kept in {proof.folder()}: {exc}; grading will run the "
+              f"probes again.)")

@@ -66,3 +66,34 @@ def test_a_link_that_appears_after_the_check_is_not_followed(tmp_path):
 def test_a_file_name_from_a_worker_stays_inside_its_folder(name):
     with pytest.raises(ValueError):
         safe_relative(name)
+
+
+def test_the_seed_gradebook_takes_the_course_gradebooks_schema_stamp(tmp_path, monkeypatch):
+    """The bundle's seed gradebook is stamped with the course's schema version, not by nbgrader's
+    `alembic heads` process (seconds per command): the stamp is the course's, and no process
+    starts."""
+    import sqlite3
+
+    import nbgrader.api
+    from nbgrader.api import Gradebook
+
+    from autograder.grading.cohort.bundle import copy_definition
+
+    course = f"sqlite:///{tmp_path / 'course.db'}"
+    with Gradebook(course) as gb:           # a new gradebook: nbgrader stamps it itself
+        gb.update_or_create_assignment("stability")
+        gb.update_or_create_notebook("exercises", "stability")
+        gb.update_or_create_grade_cell("test_log_sum_exp", "exercises", "stability",
+                                       max_score=2, cell_type="code")
+    stamp = "SELECT version_num FROM alembic_version"
+    expected = sqlite3.connect(tmp_path / "course.db").execute(stamp).fetchall()
+
+    def no_process(*args, **kwargs):
+        raise AssertionError(f"a process was started: {args}")
+
+    monkeypatch.setattr(nbgrader.api.sp, "check_output", no_process)
+    copy_definition(course, f"sqlite:///{tmp_path / 'seed.db'}", "stability")
+    assert sqlite3.connect(tmp_path / "seed.db").execute(stamp).fetchall() == expected
+    with Gradebook(f"sqlite:///{tmp_path / 'seed.db'}") as seed:
+        cell = seed.find_grade_cell("test_log_sum_exp", "exercises", "stability")
+        assert cell.max_score == 2

@@ -26,9 +26,12 @@ How one submission travels:
    grades only submissions without a marker or whose fingerprint changed (`--force` regrades
    all).
 
-A worker runs the sandbox self-test (`python -m autograder doctor`) when it joins and offers the
-`autograder-sandbox` resource only if every promise holds (or the grading machine opted out);
-submissions go only to workers offering it (a worker a LocalCluster restarts runs it again).
+A worker runs the sandbox self-test when it joins -- the host's proof (`python -m autograder
+doctor`, kept per host, boot, user, mechanisms, limits and code version by
+`autograder.sandbox.proof`, proven again once per host when any changed) and an empty sandbox
+started as grading starts one -- and offers the `autograder-sandbox` resource only if both hold
+(or the grading machine opted out); submissions go only to workers offering it (a worker a
+LocalCluster restarts runs it again).
 A worker that dies mid-run loses nothing (`attempts`): its submissions are graded again elsewhere,
 each result is written once, and a submission whose grading killed its worker twice is not graded
 a third time but reported as failed.

@@ -5,6 +5,7 @@ data, no solution); a submission is read into memory without following anything;
 fingerprinted so that a later run grades only what changed.
 """
 
+import contextlib
 import hashlib
 import os
 import tempfile
@@ -34,26 +35,47 @@ def copy_definition(db_url: str, seed_url: str, chapter: str) -> None:
     """Copy the assignment's definition (notebooks, cells, points, checksums) to another
     gradebook. Raises nbgrader's MissingEntry when the assignment was never generated."""
     from nbgrader.api import Gradebook
+    from sqlalchemy import text
 
-    with Gradebook(db_url) as src, Gradebook(seed_url) as dst:
+    with Gradebook(db_url) as src:
         assignment = src.find_assignment(chapter)
-        dst.update_or_create_assignment(chapter, duedate=assignment.duedate)
-        for nb in assignment.notebooks:
-            dst.update_or_create_notebook(nb.name, chapter, kernelspec=nb.kernelspec)
-            for cell in nb.grade_cells:
-                dst.update_or_create_grade_cell(cell.name, nb.name, chapter,
-                                                max_score=cell.max_score,
-                                                cell_type=cell.cell_type)
-            for cell in nb.solution_cells:
-                dst.update_or_create_solution_cell(cell.name, nb.name, chapter)
-            for cell in nb.task_cells:
-                dst.update_or_create_task_cell(cell.name, nb.name, chapter,
-                                               max_score=cell.max_score,
-                                               cell_type=cell.cell_type)
-            for cell in nb.source_cells:
-                dst.update_or_create_source_cell(cell.name, nb.name, chapter,
-                                                 cell_type=cell.cell_type, locked=cell.locked,
-                                                 source=cell.source, checksum=cell.checksum)
+        version = src.db.execute(text("SELECT version_num FROM alembic_version")).scalar()
+        _stamp(seed_url, str(version))
+        with Gradebook(seed_url) as dst:
+            _copy_assignment(dst, chapter, assignment)
+
+
+def _stamp(sqlite_url: str, version: str) -> None:
+    """Stamp a new SQLite gradebook with the course gradebook's schema version. nbgrader stamps
+    a new one itself by running `alembic heads` in a process of its own, which costs seconds on
+    every command; the seed's schema is the course's, so its stamp is too."""
+    import sqlite3
+
+    with contextlib.closing(sqlite3.connect(sqlite_url.removeprefix("sqlite:///"))) as db:
+        db.execute("CREATE TABLE alembic_version (version_num VARCHAR(32) NOT NULL)")
+        db.execute("INSERT INTO alembic_version (version_num) VALUES (?)", (version,))
+        db.commit()
+
+
+def _copy_assignment(dst: Any, chapter: str, assignment: Any) -> None:
+    """The assignment's notebooks and cells (nbgrader's `Assignment`) into the gradebook `dst`."""
+    dst.update_or_create_assignment(chapter, duedate=assignment.duedate)
+    for nb in assignment.notebooks:
+        dst.update_or_create_notebook(nb.name, chapter, kernelspec=nb.kernelspec)
+        for cell in nb.grade_cells:
+            dst.update_or_create_grade_cell(cell.name, nb.name, chapter,
+                                            max_score=cell.max_score,
+                                            cell_type=cell.cell_type)
+        for cell in nb.solution_cells:
+            dst.update_or_create_solution_cell(cell.name, nb.name, chapter)
+        for cell in nb.task_cells:
+            dst.update_or_create_task_cell(cell.name, nb.name, chapter,
+                                           max_score=cell.max_score,
+                                           cell_type=cell.cell_type)
+        for cell in nb.source_cells:
+            dst.update_or_create_source_cell(cell.name, nb.name, chapter,
+                                             cell_type=cell.cell_type, locked=cell.locked,
+                                             source=cell.source, checksum=cell.checksum)
 
 
 def make_bundle(root: str | os.PathLike[str], config: Any, chapter: str) -> Bundle:

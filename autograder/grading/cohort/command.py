@@ -18,7 +18,7 @@ def add_parser(subparsers: "argparse._SubParsersAction[argparse.ArgumentParser]"
                     "and the course's config, on every core or on a Dask cluster.")
     parser.add_argument("chapters", nargs="+", metavar="CHAPTER")
     parser.add_argument("--workers", type=int, default=None,
-                        help="local worker processes (default: one per core)")
+                        help="local worker processes (default: one per usable core)")
     parser.add_argument("--scheduler", default=None, metavar="ADDRESS",
                         help="use an existing Dask cluster, e.g. tcp://HOST:8786")
     parser.add_argument("--force", action="store_true", help="regrade every submission")
@@ -44,6 +44,7 @@ def run(args: argparse.Namespace) -> int:
     status = EXIT_ALL_GRADED
     try:
         with Cluster(args.workers, args.scheduler) as cluster:
+            cluster.start()       # the workers start while the submissions are read here
             for chapter in args.chapters:
                 try:
                     grading = grade(chapter, cluster, root=args.root, force=args.force,

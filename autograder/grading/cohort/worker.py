@@ -8,8 +8,6 @@ and the submission as data, and sends back a `WorkerResult` as plain data.
 import asyncio
 import logging
 import os
-import subprocess
-import sys
 import tempfile
 import time
 from contextlib import suppress
@@ -159,19 +157,30 @@ def _read_tree(folder: Path) -> dict[str, bytes]:
 # The sandbox self-test, run by each worker when it joins.
 
 def self_test() -> tuple[bool, str]:
-    """(passed, report) of the sandbox self-test on this machine, as `make grade` runs it."""
-    from autograder.sandbox import spawn
+    """(passed, report) of the sandbox self-test on this worker: the host's proof (kept from an
+    earlier doctor's run when nothing it depends on changed, else proven now, once per host:
+    autograder.sandbox.proof), then an empty sandbox started exactly as grading starts one."""
+    from autograder.sandbox import proof, spawn
 
-    try:
-        proc = subprocess.run([sys.executable, "-m", "autograder", "doctor"],
-                              capture_output=True, text=True, timeout=SELF_TEST_TIMEOUT,
-                              cwd=Path(__file__).resolve().parents[3])
-        passed, report = proc.returncode == 0, proc.stdout + proc.stderr
-    except (OSError, subprocess.TimeoutExpired) as exc:
-        passed, report = False, f"the self-test could not run: {exc}"
+    passed, report = proof.ensure(SELF_TEST_TIMEOUT)
+    if passed:
+        problem = proof.sandbox_starts()
+        passed, report = not problem, problem or report
     if not passed and spawn.opted_out():
         return True, f"{report}\n(opted out: {spawn.OPT_OUT_VARIABLE} is set)"
     return passed, report
+
+
+def warm_up() -> None:
+    """Import what grading a submission imports, so that the worker's first submission does
+    not pay for it (the worker does this while the grading machine reads the submissions)."""
+    import nbgrader.apps.autogradeapp  # noqa: F401
+
+    import autograder.grading.preprocessors  # noqa: F401
+    import autograder.grading.submissions  # noqa: F401
+    from autograder.checks import all_checks
+
+    all_checks()
 
 
 class SandboxSelfTest(WorkerPlugin):
@@ -182,6 +191,8 @@ class SandboxSelfTest(WorkerPlugin):
 
     async def setup(self, worker: Any) -> None:
         passed, report = await asyncio.to_thread(self_test)
+        if passed:
+            await asyncio.to_thread(warm_up)
         _SELF_TESTS[worker.address] = (passed, report)
         if passed:
             await worker.set_resources(**{RESOURCE: 1})

@@ -55,6 +55,13 @@ class SandboxedExecute(Execute):
         kwargs.setdefault("kernel_manager_class", SandboxedKernelManager)
         super().__init__(*args, **kwargs)
 
+    @default("shutdown_kernel")
+    def _default_shutdown_kernel(self) -> str:
+        # Every output is in once the last cell ran; a graceful shutdown would then wait for the
+        # kernel to answer and exit (a few tenths of a second per notebook), and the sandbox
+        # kills its whole process group anyway.
+        return "immediate"
+
     @default("timeout_func")
     def _default_timeout_func(self) -> Callable[[NotebookNode], int]:
         return self.cell_timeout
