@@ -11,6 +11,7 @@ from pathlib import Path
 import nbformat
 import pytest
 
+from autograder.grading.offline_math import inline_script
 from autograder.sandbox import bwrap
 from tests.course import copy_course, nbgrader
 from tests.test_inert_outputs import unprotected_page
@@ -36,7 +37,9 @@ PAGE_STATE = """async () => {
   while (walker.nextNode()) text.push(walker.currentNode.nodeValue);
   return {started, text: text.join(''),
           typeset: document.querySelectorAll('mjx-container').length,
-          errors: document.querySelectorAll('mjx-merror, [data-mjx-error]').length};
+          // a TeX error, or an undefined macro (shown as its name in red)
+          errors: document.querySelectorAll('mjx-merror, [data-mjx-error], ' +
+                                            '[data-mml-node="mtext"][fill="red"]').length};
 }"""
 RAW_TEX = re.compile(r"\$\$|\\frac|\\sum|\\text\{|\$[^$\s][^$\n]{0,200}?[^$\s\\]\$|\$[^$\s]\$")
 
@@ -93,7 +96,7 @@ def problems_of(new_context, path, screenshots=None):
     if not state["typeset"]:
         problems.append("no typeset math (mjx-container)")
     if state["errors"]:
-        problems.append(f"{state['errors']} TeX errors (mjx-merror)")
+        problems.append(f"{state['errors']} TeX errors or undefined macros")
     size = path.stat().st_size
     if size > MAX_BYTES:
         problems.append(f"the page is {size} bytes (over {MAX_BYTES})")
@@ -149,3 +152,30 @@ def test_the_same_checks_fail_on_nbgraders_stock_page(feedback, new_context):
     assert any("cdnjs.cloudflare.com/ajax/libs/mathjax/2.7.7" in p for p in problems), problems
     assert "MathJax did not start" in problems, problems
     assert any(p.startswith("raw TeX in the text") and "$$" in p for p in problems), problems
+
+
+# TeX a student's Markdown may hold (InertOutputs keeps $...$ on the pages): what would add a
+# link, a class or a style, load an extension or a font; and what the course's text uses.
+STUDENT_TEX = (r"<p>$\href{javascript:alert('XSS-href')}{y}$ $\class{evil}{z}$"
+               r" $\style{color:red}{s}$ $\require{html}$ $\unicode{x263a}$ $\boldsymbol{x}$</p>"
+               r"<p>$\operatorname{LSE}(\vec{z}) = \log \sum_j e^{z_j}$ $\lfloor x \rfloor$</p>")
+
+
+def test_the_inlined_mathjax_loads_nothing_and_links_nothing(new_context, tmp_path):
+    path = tmp_path / "math.html"
+    path.write_text(f"<html><head>{inline_script()}</head><body>{STUDENT_TEX}</body></html>")
+    context = new_context()
+    url, asked = path.as_uri(), []
+    context.route(lambda address: address != url,
+                  lambda route: (asked.append(route.request.url), route.abort()))
+    page = context.new_page()
+    page.goto(url)
+    state = page.evaluate("""async () => {
+      await MathJax.startup.promise;
+      return {typeset: document.querySelectorAll('mjx-container').length,
+              links: document.querySelectorAll('a, [href^="javascript"], .evil, [style*="red"]')
+                  .length,
+              undefined: document.querySelectorAll('[data-mml-node="mtext"][fill="red"]').length};
+    }""")
+    assert asked == []
+    assert state == {"typeset": 8, "links": 0, "undefined": 6}, state
