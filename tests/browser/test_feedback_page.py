@@ -7,14 +7,16 @@ import re
 import shutil
 import time
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import nbformat
 import pytest
+from nbgrader.api import Gradebook
 
 from autograder.grading.offline_math import inline_script
 from autograder.sandbox import bwrap
 from tests.course import copy_course, nbgrader
-from tests.test_inert_outputs import unprotected_page
+from tests.test_inert_outputs import JupyterServer, unprotected_page
 
 pytestmark = [pytest.mark.browser,
               pytest.mark.skipif(not bwrap.bwrap_path(), reason="bubblewrap is not installed")]
@@ -58,7 +60,8 @@ def feedback(tmp_path_factory):
     graded = course / "autograded" / STUDENT / CHAPTER / "exercises.ipynb"
     stock = page.parent.parent / "stock.html"
     stock.write_text(unprotected_page(graded, "feedback"))
-    return {"page": page, "stock": stock, "notebook": nbformat.read(graded, as_version=4)}
+    return {"page": page, "stock": stock, "notebook": nbformat.read(graded, as_version=4),
+            "course": course}
 
 
 def problems_of(new_context, path, screenshots=None):
@@ -179,3 +182,33 @@ def test_the_inlined_mathjax_loads_nothing_and_links_nothing(new_context, tmp_pa
     }""")
     assert asked == []
     assert state == {"typeset": 8, "links": 0, "undefined": 6}, state
+
+
+def test_the_formgrader_view_typesets_offline(feedback, new_context):
+    """The instructor's view of the same submission, from a real Jupyter server: the course's
+    inlined MathJax typesets it with nothing fetched off the machine, and nbgrader's own script
+    (which waits for MathJax 2's startup signal) runs without an error."""
+    course = feedback["course"]
+    with Gradebook(f"sqlite:///{course / 'gradebook.db'}") as gb:
+        submission = gb.find_submission_notebook("exercises", CHAPTER, STUDENT).id
+    server = JupyterServer(course)
+    with server:
+        context = new_context()
+        outside, errors = [], []
+        context.route(lambda address: urlsplit(address).hostname != "127.0.0.1",
+                      lambda route: (outside.append(route.request.url), route.abort()))
+        page = context.new_page()
+        page.on("console", lambda message: message.type == "error" and errors.append(message.text))
+        page.on("pageerror", lambda error: errors.append(str(error)))
+        page.goto(f"http://127.0.0.1:{server.port}/formgrader/submissions/{submission}/"
+                  f"?token={server.token}")
+        page.wait_for_load_state("networkidle")
+        state = page.evaluate("""async () => {
+          await MathJax.startup.promise;
+          await new Promise(resolve => setTimeout(resolve, 200));   // formgrade.js's listener
+          return {typeset: document.querySelectorAll('mjx-container').length,
+                  signalled: MathJax.loaded === true,
+                  scores: document.querySelectorAll('input.score').length};
+        }""")
+    assert outside == [] and errors == [], (outside, errors)
+    assert state == {"typeset": 30, "signalled": True, "scores": 6}, state
