@@ -7,6 +7,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent
 sys.path.insert(0, str(ROOT))  # the `nbgrader` command does not put the course on sys.path
 
+import nbgrader  # noqa: E402
 from nbconvert.preprocessors import ClearMetadataPreprocessor, CSSHTMLHeaderPreprocessor  # noqa: E402
 from nbgrader.preprocessors import (  # noqa: E402
     AssignLatePenalties,
@@ -23,6 +24,7 @@ from nbgrader.preprocessors import (  # noqa: E402
 )
 
 from autograder.grading.preprocessors import (  # noqa: E402
+    FeedbackLayout,
     InertOutputs,
     SandboxedExecute,
     ScrubNbgraderMetadata,
@@ -109,9 +111,11 @@ c.Autograde.autograde_preprocessors = [
 
 # Feedback shows the student's own notebook; hidden tests were stripped before execution, and
 # ClearHiddenTests here keeps that true of a gradebook graded before that. InertOutputs likewise
-# makes inert the notebooks graded before it existed.
+# makes inert the notebooks graded before it existed. FeedbackLayout, last, puts a summary at the
+# top, each exercise's verdict (points, first failing cases) before the student's code and the
+# test cell, and the shared test helpers (the setup cell) at the end.
 c.GenerateFeedback.preprocessors = [GetGrades, ClearHiddenTests, InertOutputs,
-                                    CSSHTMLHeaderPreprocessor]
+                                    CSSHTMLHeaderPreprocessor, FeedbackLayout]
 
 # The HTMLExporter renders both the feedback and the formgrader's view of a submission. There,
 # InertOutputs covers notebooks graded before it existed (it is idempotent, so feedback running
@@ -120,4 +124,14 @@ c.GenerateFeedback.preprocessors = [GetGrades, ClearHiddenTests, InertOutputs,
 # lexer takes minutes on some 100 KB cells): HighlightUnlessLarge.max_chars sets how large.
 c.HTMLExporter.preprocessors = [InertOutputs]
 c.HTMLExporter.sanitize_html = True
-c.HTMLExporter.filters = {"highlight_code": "autograder.grading.highlight.HighlightUnlessLarge"}
+c.HTMLExporter.filters = {"highlight_code": "autograder.grading.highlight.HighlightUnlessLarge",
+                          "course_mathjax": "autograder.grading.offline_math.course_mathjax"}
+# Math with no network, in the feedback file and the formgrader's view: the course's template
+# folder comes first, and its feedback/ and formgrade/ hold only mathjax.html.j2, which shadows
+# nbconvert's CDN MathJax 2.7.7 macro with MathJax 3 inlined into the page (`course_mathjax`,
+# autograder/grading/offline_math.py); everything else is nbgrader's own template. Set here, it
+# holds for `nbgrader generate_feedback` and for the formgrader (which loads this file last).
+c.HTMLExporter.extra_template_basedirs = [
+    str(ROOT / "autograder" / "grading" / "templates"),
+    str(Path(nbgrader.__file__).parent / "server_extensions" / "formgrader" / "templates"),
+]

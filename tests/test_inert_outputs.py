@@ -27,6 +27,7 @@ from nbgrader.server_extensions.formgrader import handlers as formgrader_handler
 from traitlets.config import Config
 
 from autograder.grading.highlight import HighlightUnlessLarge
+from autograder.grading.offline_math import inline_script
 from autograder.grading.preprocessors import InertOutputs
 from autograder.sandbox import bwrap
 from tests.course import copy_course, nbgrader, nbgrader_env
@@ -221,7 +222,8 @@ def unprotected_page(notebook, kind):
     return html
 
 
-URL_ATTRIBUTES = ("href", "src", "action", "formaction", "xlink:href", "data", "srcdoc")
+URL_ATTRIBUTES = ("href", "src", "action", "formaction", "xlink:href", "data", "srcdoc", "poster")
+EXTERNAL = re.compile(r"^(?:[a-z][a-z0-9+.-]*:)?//", re.IGNORECASE)     # http://, https://, //
 
 
 def active_content(page):
@@ -240,6 +242,17 @@ def active_content(page):
         "frame, object, svg, form": len(soup.find_all(
             ["iframe", "frame", "object", "embed", "svg", "math", "form", "base", "meta"])),
     }
+
+
+def external_urls(page):
+    """URLs a page would fetch or link to on another host: in attributes, and CSS url()/@import.
+    (Text is not looked at: a URL a student printed is shown escaped, as text.)"""
+    soup = BeautifulSoup(page, "html.parser")
+    urls = [unescape(str(value)).strip() for element in soup.find_all(True)
+            for name, value in element.attrs.items() if name.lower() in URL_ATTRIBUTES]
+    for style in soup.find_all("style"):
+        urls += re.findall(r"""(?:url\(\s*['"]?|@import\s+['"])([^'")\s]+)""", style.get_text())
+    return [url for url in urls if EXTERNAL.match(url)]
 
 
 def student_code_in(page):
@@ -317,6 +330,22 @@ def test_a_notebook_graded_before_is_shown_inert_too(graded, kind):
     assert active_content(page) == active_content(baseline)
     assert student_code_in(page) == []
     assert_shown_inert(page)
+
+
+@pytest.mark.slow
+@needs_bwrap
+@pytest.mark.parametrize("kind", ["feedback", "formgrader"])
+def test_no_external_url_and_the_course_mathjax(graded, kind):
+    """Math with no network on both pages (the formgrader's from the real server): the course's
+    inlined MathJax 3, not nbgrader's CDN MathJax 2.7.7, and no URL to another host at all."""
+    course = graded["course"]
+    for student in ("plain", "attacker"):
+        page = page_of(course, kind, student)
+        assert external_urls(page) == [], (student, external_urls(page))
+        assert inline_script() in page and "cdnjs.cloudflare.com" not in page
+    before = unprotected_page(graded["submitted"], kind)
+    assert "https://cdnjs.cloudflare.com/ajax/libs/mathjax/2.7.7/latest.js" \
+        "?config=TeX-AMS_CHTML-full,Safe" in external_urls(before)
 
 
 def assert_shown_inert(page):
