@@ -48,8 +48,13 @@ def local_cluster_config(self_test_timeout: float) -> dict[str, str]:
     nothing to grade on and the command waiting forever. Nannies are never closed that way here,
     a dead worker's events are kept while the command runs (see above), and submissions that no
     worker can take for longer than a restart and a self-test may last (every worker's self-test
-    failed) fail instead of waiting forever."""
-    return {"distributed.deploy.lost-worker-timeout": "3650d",
+    failed) fail instead of waiting forever.
+
+    Workers are forked from a forkserver that imported what grading needs once
+    (cluster.PRELOAD), rather than spawned as fresh interpreters that each import it: a worker,
+    and a worker restarted after a notebook killed it, starts in a fraction of a second."""
+    return {"distributed.worker.multiprocessing-method": "forkserver",
+            "distributed.deploy.lost-worker-timeout": "3650d",
             "distributed.scheduler.events-cleanup-delay": "3650d",
             "distributed.scheduler.no-workers-timeout": f"{self_test_timeout + 60}s"}
 

@@ -76,6 +76,7 @@ class Cluster:
                 stream.write(f"Starting {self.n_workers} local worker process(es); each checks "
                              f"its sandbox first\n")
                 self._config = dask.config.set(local_cluster_config(SELF_TEST_TIMEOUT))
+                _preload_forkserver()
                 self._local = LocalCluster(n_workers=self.n_workers, threads_per_worker=1,
                                            processes=True, dashboard_address=None,
                                            silence_logs=logging.ERROR, host="127.0.0.1")
@@ -115,6 +116,25 @@ class Cluster:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+
+# What a worker imports to grade (worker.warm_up): imported once, by the forkserver the local
+# workers are forked from, instead of once per worker (and again by a worker the nanny restarts).
+PRELOAD = ["distributed", "nbgrader.apps.autogradeapp", "autograder.grading.preprocessors",
+           "autograder.grading.submissions", "autograder.grading.cohort.worker",
+           "autograder.checks"]
+
+
+def _preload_forkserver() -> None:
+    """Local workers start from a forkserver that has imported PRELOAD (set before Dask first
+    asks for its multiprocessing context, which then keeps it)."""
+    import dask
+    from distributed.utils import get_mp_context
+
+    if dask.config.get("distributed.worker.multiprocessing-method") != "forkserver":
+        return
+    context = get_mp_context()
+    context.set_forkserver_preload(PRELOAD)
 
 
 def _wait_for_sandboxed_workers(client: Any, stream: TextIO, timeout: float) -> list[str]:
