@@ -17,6 +17,22 @@ here: this process (the grading process) never imports Keras or TensorFlow for i
    outputs on the held-out inputs as JSON;
 3. scores those outputs against the held-out labels, which never leave this process.
 
+The judge on standby. Importing TensorFlow is most of a judge's start (3-4 s on the course's
+machine, more when it is busy), and the verdict's path was the student's process (which imports
+TensorFlow to build the model) THEN the judge (which imported it again): one import longer than
+the kernel, so a Keras notebook's grading time was set by its verdict. So the judge's process is
+started when the notebook's verdict starts (KerasModelCheck.prepared, which base.run_checks
+enters before the student's process: StartTrustedVerdict's thread, or TrustedVerdict's), in the
+same sandbox and under the same limits as before (runner.standby, standby_judge). It imports
+TensorFlow while the student's process runs, holding nothing of the student's: no job, no data,
+no config. When the model's config arrives, judge_model writes the job and the data into the
+judge's scratch folder and sends the job's path on its stdin; from there the judge runs the same
+code as a judge started for the job. The "starting" phase and the notebook's Deadline count as
+before; the training budget counts CPU time from the start of training, so the import, whenever
+it happened, never spends it. A judge that gets no job (no model, an error, the deadline) is
+stopped and its sandbox removed when the notebook's verdict ends; one that judged, as soon as it
+has. Its facts then say so: seconds["waited"], from the end of its import to its job.
+
 Budgets (stated to the student in every rejection):
 
 - MAX_PARAMETERS = 1,000,000 parameters: 150 times the digits reference; a 64-512-512-10
@@ -32,8 +48,9 @@ Budgets (stated to the student in every rejection):
   batches of a fast model must not reject it), or its CPU time passes the budget.
 - Wall-clock backstops, generous: the judge stops training after 2.5 x TRAIN_SECONDS + 10 s
   (160 s; keras_protocol.wall_backstop), a rejection that says the machine was too busy; here
-  the judge's phases (PHASE_SECONDS) may take 120 s to start and import TensorFlow, 90 s to
-  build the model and run the probe, 175 s to train, 60 s to predict the held-out set.
+  the judge's phases (PHASE_SECONDS) may take 120 s to start and import TensorFlow (from the
+  job's hand-over, for a judge on standby), 90 s to build the model and run the probe, 175 s
+  to train, 60 s to predict the held-out set.
 - One deadline per notebook over all of these: the notebook's verdict time (TrustedVerdict's
   verdict_timeout, 300 s: its code's process, then every judge; base.notebook_deadline)
   stops a judge when it runs out, and a judge is not started once it has.
