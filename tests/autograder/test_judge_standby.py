@@ -2,7 +2,8 @@
 while the student's process runs, holding no student data, and takes the model once it comes.
 
 Real processes throughout (bubblewrap, TensorFlow): what these tests watch from outside is which
-process judged, what it reports of its start, and what is left once the notebook is judged.
+process judged, what it reports of its start, and what is left once the notebook is judged. The
+tests marked slow train the logistic_regression reference (~15-20 s each on a busy 2-core host).
 """
 
 import os
@@ -120,6 +121,7 @@ def test_a_standby_judge_stopped_while_importing_leaves_nothing_behind():
 
 
 @needs_bwrap
+@pytest.mark.slow
 def test_the_model_is_judged_by_the_judge_started_with_the_verdict(monkeypatch):
     """The judge that trains the model is the standby one, and it says so: it reports how long
     it waited for its job after TensorFlow was imported ("waited"), which a judge started for
@@ -142,6 +144,7 @@ def test_the_model_is_judged_by_the_judge_started_with_the_verdict(monkeypatch):
 
 
 @needs_bwrap
+@pytest.mark.slow
 def test_a_judge_judges_alone_without_a_standby(monkeypatch):
     """judge_model without a standby judge (or with one that has had its job) starts its own,
     which reports no wait: the test above can tell the two apart."""
@@ -156,6 +159,7 @@ def test_a_judge_judges_alone_without_a_standby(monkeypatch):
     assert "waited" not in judged["facts"].seconds
 
 
+@pytest.mark.slow
 def test_without_the_sandbox_the_standby_judge_works_the_same(monkeypatch):
     """The instructor's opt-out: the same standby judge, unsandboxed, judges the model, and
     nothing is left."""
