@@ -1,5 +1,6 @@
 """The pieces every check is made of: cases, comparisons, verdicts and the feedback text."""
 
+import contextlib
 import contextvars
 import hashlib
 import inspect
@@ -224,6 +225,12 @@ class Check:
     def cases(self, rng: np.random.Generator) -> list[Case]:
         raise NotImplementedError
 
+    def prepared(self) -> contextlib.AbstractContextManager[None]:
+        """What this check prepares while the student's process runs, for the whole of one
+        notebook's judgement (run_checks): nothing here; a Keras model's check starts its
+        judge's process (keras_models.KerasModelCheck.prepared)."""
+        return contextlib.nullcontext()
+
     def compare(self, case: Case, expected: Any, actual: Any) -> None:
         expect_value(actual, expected, rtol=self.rtol, atol=self.atol, name=self.result_name)
 
@@ -348,14 +355,21 @@ def run_checks(checks: Sequence[Check], cells: Sequence[str], seed: int | None =
         plan.append((check, cases, calls))
         all_calls.extend(calls)
     deadline = None if total_timeout is None else Deadline.after(total_timeout)
-    report = run_calls(cells, all_calls, load_timeout=load_timeout, total_timeout=total_timeout)
-    verdicts = {}
-    token = _NOTEBOOK_DEADLINE.set(deadline)
-    try:
-        for check, cases, calls in plan:
-            verdicts[check.exercise_id] = check.verdict_on(cases, calls, report.outcomes, seed)
-    finally:
-        _NOTEBOOK_DEADLINE.reset(token)
+    with contextlib.ExitStack() as prepared:
+        # Started before the student's process, and gone with this notebook's judgement: a
+        # Keras check's judge imports TensorFlow meanwhile (Check.prepared).
+        for check in checks:
+            prepared.enter_context(check.prepared())
+        report = run_calls(cells, all_calls, load_timeout=load_timeout,
+                           total_timeout=total_timeout)
+        verdicts = {}
+        token = _NOTEBOOK_DEADLINE.set(deadline)
+        try:
+            for check, cases, calls in plan:
+                verdicts[check.exercise_id] = check.verdict_on(cases, calls, report.outcomes,
+                                                               seed)
+        finally:
+            _NOTEBOOK_DEADLINE.reset(token)
     return verdicts, report
 
 

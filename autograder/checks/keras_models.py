@@ -17,6 +17,22 @@ here: this process (the grading process) never imports Keras or TensorFlow for i
    outputs on the held-out inputs as JSON;
 3. scores those outputs against the held-out labels, which never leave this process.
 
+The judge on standby. Importing TensorFlow is most of a judge's start (3-4 s on the course's
+machine, more when it is busy), and the verdict's path was the student's process (which imports
+TensorFlow to build the model) THEN the judge (which imported it again): one import longer than
+the kernel, so a Keras notebook's grading time was set by its verdict. So the judge's process is
+started when the notebook's verdict starts (KerasModelCheck.prepared, which base.run_checks
+enters before the student's process: StartTrustedVerdict's thread, or TrustedVerdict's), in the
+same sandbox and under the same limits as before (runner.standby, standby_judge). It imports
+TensorFlow while the student's process runs, holding nothing of the student's: no job, no data,
+no config. When the model's config arrives, judge_model writes the job and the data into the
+judge's scratch folder and sends the job's path on its stdin; from there the judge runs the same
+code as a judge started for the job. The "starting" phase and the notebook's Deadline count as
+before; the training budget counts CPU time from the start of training, so the import, whenever
+it happened, never spends it. A judge that gets no job (no model, an error, the deadline) is
+stopped and its sandbox removed when the notebook's verdict ends; one that judged, as soon as it
+has. Its facts then say so: seconds["waited"], from the end of its import to its job.
+
 Budgets (stated to the student in every rejection):
 
 - MAX_PARAMETERS = 1,000,000 parameters: 150 times the digits reference; a 64-512-512-10
@@ -32,8 +48,9 @@ Budgets (stated to the student in every rejection):
   batches of a fast model must not reject it), or its CPU time passes the budget.
 - Wall-clock backstops, generous: the judge stops training after 2.5 x TRAIN_SECONDS + 10 s
   (160 s; keras_protocol.wall_backstop), a rejection that says the machine was too busy; here
-  the judge's phases (PHASE_SECONDS) may take 120 s to start and import TensorFlow, 90 s to
-  build the model and run the probe, 175 s to train, 60 s to predict the held-out set.
+  the judge's phases (PHASE_SECONDS) may take 120 s to start and import TensorFlow (from the
+  job's hand-over, for a judge on standby), 90 s to build the model and run the probe, 175 s
+  to train, 60 s to predict the held-out set.
 - One deadline per notebook over all of these: the notebook's verdict time (TrustedVerdict's
   verdict_timeout, 300 s: its code's process, then every judge; base.notebook_deadline)
   stops a judge when it runs out, and a judge is not started once it has.
@@ -93,11 +110,13 @@ A reference is judged in 5-7 s. Two models that break the training budget (both 
   projected, rejected after 5.4 s.
 """
 
+import contextlib
+import contextvars
 import dataclasses
 import math
 import os
 import time
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -154,21 +173,40 @@ class JudgeStopped(Mismatch):
         self.reason = reason
 
 
+def judge_threads(limits: Limits) -> int:
+    """TensorFlow's threads in the judge: the sandbox's CPU quota (see keras_judge)."""
+    return max(1, math.ceil(getattr(limits, "cpu_cores", 1.0)))
+
+
+def standby_judge(python: str | None = None, limits: Limits | None = None,
+                  ) -> contextlib.AbstractContextManager[runner.Standby]:
+    """A judge process started now, before any model exists (runner.standby: the sandbox and
+    limits judge_model's would have): it imports TensorFlow meanwhile, holding no student
+    data, and judge_model(standby=...) hands it its job. Gone when the block ends, job or not."""
+    limits = limits or grading_limits()
+    return runner.standby(JUDGE_SCRIPT, [str(judge_threads(limits))], python, limits,
+                          prefix="keras-judge", companions=JUDGE_COMPANIONS)
+
+
 def judge_model(spec: dict, data: dict[str, np.ndarray], requirements: Requirements,
                 training: Training, budgets: Budgets | None = None,
                 phase_seconds: dict[str, float] | None = None, python: str | None = None,
                 limits: Limits | None = None, deadline: Deadline | None = None,
-                ) -> tuple[Facts, np.ndarray]:
+                standby: runner.Standby | None = None) -> tuple[Facts, np.ndarray]:
     """Judge a model spec in the sandboxed judge process: (facts, outputs) when it trained,
     Mismatch with the reason otherwise. data: {"X_train", "y_train", "X_test"} arrays.
 
     `deadline` (base.Deadline) is the notebook's: the judge is not started once it has run
-    out, and is stopped when it runs out, whatever its own limits say."""
+    out, and is stopped when it runs out, whatever its own limits say. `standby`: a judge
+    started earlier (standby_judge) that has had no job yet takes this one (its python and
+    limits stand); without it, or once it has had one, a judge is started now."""
     budgets = dataclasses.replace(budgets or Budgets())
     budgets.train_wall_seconds = budgets.wall_seconds()
     phases = dict(PHASE_SECONDS, training=budgets.train_wall_seconds + TRAINING_SLACK)
     phases.update(phase_seconds or {})
-    limits = limits or grading_limits()
+    if standby is not None and standby.handed_over:
+        standby = None
+    limits = standby.run.limits if standby is not None else (limits or grading_limits())
     if deadline is not None and deadline.left() <= 0:
         raise JudgeStopped(deadline.ran_out("before the model could be judged, so it was not "
                                             "judged"), "timeout")
@@ -180,11 +218,16 @@ def judge_model(spec: dict, data: dict[str, np.ndarray], requirements: Requireme
             np.save(os.path.join(scratch, files[name]), np.asarray(array), allow_pickle=False)
         return JudgeJob(spec["config"], spec["compile_config"], requirements, training, budgets,
                         # TensorFlow's threads: the sandbox's CPU quota (see keras_judge).
-                        threads=max(1, math.ceil(getattr(limits, "cpu_cores", 1.0))),
-                        data=files).to_json()
+                        threads=judge_threads(limits), data=files).to_json()
 
-    with runner.confined(JUDGE_SCRIPT, job, python, limits, prefix="keras-judge",
-                         companions=JUDGE_COMPANIONS) as run:
+    with contextlib.ExitStack() as stack:
+        if standby is not None:
+            run = standby.hand_over(job)
+            stack.callback(standby.stop)   # judged or stopped: it has done its one job
+        else:
+            run = stack.enter_context(runner.confined(JUDGE_SCRIPT, job, python, limits,
+                                                      prefix="keras-judge",
+                                                      companions=JUDGE_COMPANIONS))
         result, phase, stop = _wait_for_result(Reader(run.proc, run.read_fd), phases, deadline)
         if stop:
             status = process.exit_status(run.proc, wait=2.0) if stop == "ended" else ""
@@ -280,6 +323,12 @@ def _read_result(message: dict) -> tuple[Facts, np.ndarray]:
 # ----------------------------------------------------------------------------------------------
 # The check.
 
+# The judges on standby for the notebook being judged, by id() of their check (prepared()): a
+# context variable, as base's notebook deadline, since checks are shared by notebooks judged in
+# several threads at once.
+_STANDBY: contextvars.ContextVar[dict[int, runner.Standby] | None] = contextvars.ContextVar(
+    "keras_standby_judges", default=None)
+
 class KerasModelCheck(Check):
     """Build the student's model in their process; judge its config in the judge process."""
 
@@ -324,12 +373,31 @@ class KerasModelCheck(Check):
     def training(self) -> Training:
         return Training(self.epochs, self.batch_size, self.seed)
 
+    @contextlib.contextmanager
+    def prepared(self) -> Iterator[None]:
+        """A judge on standby (standby_judge) for the notebook being judged: started now, it
+        imports TensorFlow while the student's process runs, and compare() hands it the
+        model. Stopped, its sandbox removed, when the notebook's verdict ends, whether or not
+        a model came. Where it cannot start, compare() starts a judge as it always did."""
+        with contextlib.ExitStack() as stack:
+            try:
+                standby = stack.enter_context(standby_judge())
+            except Exception:  # noqa: BLE001 - the judge compare() starts says what is wrong
+                yield
+                return
+            token = _STANDBY.set({**(_STANDBY.get() or {}), id(self): standby})
+            try:
+                yield
+            finally:
+                _STANDBY.reset(token)
+
     def compare(self, case: Case, expected: Any, actual: Any) -> None:
         precheck(actual, self.n_inputs, self.budgets())
         X_train, X_test, y_train, y_test = self.data()
         facts, outputs = judge_model(
             actual, {"X_train": X_train, "y_train": y_train, "X_test": X_test},
-            self.requirements(), self.training(), self.budgets(), deadline=notebook_deadline())
+            self.requirements(), self.training(), self.budgets(), deadline=notebook_deadline(),
+            standby=(_STANDBY.get() or {}).get(id(self)))
         if len(outputs) != len(y_test):
             raise Mismatch(f"the model made {len(outputs)} predictions for {len(y_test)} "
                            f"held-out examples")

@@ -21,7 +21,7 @@ from typing import Any
 
 from autograder import channel
 from autograder.channel import End, NamedCallable, Reader
-from autograder.sandbox import process
+from autograder.sandbox import bwrap, process
 from autograder.sandbox.cgroups import ResourceGroup
 from autograder.sandbox.limits import Limits, grading_limits
 from autograder.sandbox.spawn import Sandbox, require_sandbox
@@ -195,34 +195,117 @@ def confined(script: str | Path, write_job: Callable[[str], object], python: str
     sandboxed = require_sandbox()
     limits = limits or grading_limits()
     with Sandbox(limits, prefix, sandboxed=sandboxed) as box:
-        scratch = box.scratch
-        target = os.path.join(scratch, os.path.basename(script))
-        shutil.copy(script, target)
-        for companion in companions:
-            shutil.copy(companion, os.path.join(scratch, os.path.basename(companion)))
-        job_path = os.path.join(scratch, "job.json")
-        job = write_job(scratch)
-        with open(job_path, "w", encoding="utf-8") as f:
-            json.dump(job, f)
-        read_fd, write_fd = os.pipe()
-        # What the process prints goes to this file (bounded by the file-size limit), never to
-        # the grader's terminal; it is read back only to say why a process stopped.
-        output_path = os.path.join(scratch, "output.txt")
+        target = _copy_script(box.scratch, script, companions)
+        job_path = _write_job(box.scratch, write_job)
+        with _started(box, python, target, [job_path], subprocess.DEVNULL) as run:
+            yield run
+
+
+def _copy_script(scratch: str, script: str | Path, companions: Iterable[str | Path]) -> str:
+    """The script and its companions copied into `scratch`; the script's path there."""
+    target = os.path.join(scratch, os.path.basename(script))
+    shutil.copy(script, target)
+    for companion in companions:
+        shutil.copy(companion, os.path.join(scratch, os.path.basename(companion)))
+    return target
+
+
+def _write_job(scratch: str, write_job: Callable[[str], object]) -> str:
+    """job.json in `scratch`, from write_job(scratch) (which may write files beside it)."""
+    job_path = os.path.join(scratch, "job.json")
+    job = write_job(scratch)
+    with open(job_path, "w", encoding="utf-8") as f:
+        json.dump(job, f)
+    return job_path
+
+
+@contextlib.contextmanager
+def _started(box: Sandbox, python: str | None, target: str, args: Sequence[str],
+             stdin: int) -> Iterator[Confined]:
+    """`python -I TARGET *ARGS RESULT_FD` started in `box`; its pipe closed when the block
+    ends, and the box stopped (the process and everything it started killed)."""
+    read_fd, write_fd = os.pipe()
+    # What the process prints goes to this file (bounded by the file-size limit), never to
+    # the grader's terminal; it is read back only to say why a process stopped.
+    output_path = os.path.join(box.scratch, "output.txt")
+    try:
+        with open(output_path, "wb") as output:
+            proc = box.start([python or sys.executable, "-I", target, *args, str(write_fd)],
+                             stdin=stdin, stdout=output, stderr=output, pass_fds=(write_fd,))
+    except BaseException:
+        os.close(read_fd)
+        raise
+    finally:
+        os.close(write_fd)
+    try:
+        yield Confined(proc, read_fd, box.group, box.limits, box.scratch, output_path)
+    finally:
+        box.stop()
+        os.close(read_fd)
+
+
+STANDBY_ARG = "--standby"
+
+
+@dataclass
+class Standby:
+    """A trusted script started in the sandbox before its job exists (standby()): it runs
+    `python -I SCRIPT --standby *ARGS RESULT_FD`, prepares (imports), then reads one line from
+    its stdin: the path of its job, as the process sees it, or nothing (end of file) when no
+    job comes. `hand_over` writes the job into the scratch folder and sends that line, once."""
+
+    run: Confined
+    box: Sandbox
+    started: float                     # time.monotonic() when the process was started
+    handed_over: bool = False
+
+    def stop(self) -> None:
+        """Kill the process and everything it started, and remove its group (idempotent; the
+        scratch folder goes when standby's block ends)."""
+        self.box.stop()
+
+    def hand_over(self, write_job: Callable[[str], object]) -> Confined:
+        """Write the job (write_job(scratch), as confined's) and give the process its path."""
+        if self.handed_over:
+            raise RuntimeError("a standby process takes one job")
+        self.handed_over = True
+        scratch = self.run.scratch
+        job_path = _write_job(scratch, write_job)
+        if self.box.sandboxed:
+            # The sandbox sees the scratch folder, read-only, at bwrap.INPUTS (the files written
+            # since it started included); they go to its user, as the first ones did.
+            bwrap.hand_over(scratch)
+            job_path = os.path.join(bwrap.INPUTS, os.path.basename(job_path))
+        stdin = self.run.proc.stdin
+        assert stdin is not None   # standby() starts the process with a pipe for stdin
         try:
-            with open(output_path, "wb") as output:
-                proc = box.start([python or sys.executable, "-I", target, job_path,
-                                  str(write_fd)], stdin=subprocess.DEVNULL, stdout=output,
-                                 stderr=output, pass_fds=(write_fd,))
-        except BaseException:
-            os.close(read_fd)
-            raise
-        finally:
-            os.close(write_fd)
-        try:
-            yield Confined(proc, read_fd, box.group, limits, scratch, output_path)
-        finally:
-            box.stop()
-            os.close(read_fd)
+            stdin.write(job_path.encode("utf-8") + b"\n")
+            stdin.close()
+        except OSError:
+            pass   # it ended meanwhile: the reader of its result pipe says so
+        return self.run
+
+
+@contextlib.contextmanager
+def standby(script: str | Path, args: Sequence[str] = (), python: str | None = None,
+            limits: Limits | None = None, prefix: str = "grade",
+            companions: Iterable[str | Path] = ()) -> Iterator[Standby]:
+    """Start `python -I SCRIPT --standby *ARGS RESULT_FD` in the sandbox now, and hand it its
+    job later (Standby.hand_over), as confined would have started it then: same sandbox, same
+    limits, same scratch folder. The process, everything it started, its group and its folder
+    are gone when the block ends, whether or not it got a job."""
+    sandboxed = require_sandbox()
+    limits = limits or grading_limits()
+    with Sandbox(limits, prefix, sandboxed=sandboxed) as box:
+        target = _copy_script(box.scratch, script, companions)
+        started = time.monotonic()
+        with _started(box, python, target, [STANDBY_ARG, *args], subprocess.PIPE) as run:
+            try:
+                yield Standby(run, box, started)
+            finally:
+                if run.proc.stdin is not None:
+                    with contextlib.suppress(OSError):
+                        run.proc.stdin.close()
 
 
 # What a child process left: (outcomes by call key, cell errors, why it stopped or None).

@@ -9,6 +9,15 @@ the student's own process:
 
     python -I keras_judge.py JOB.json RESULT_FD
 
+or, started on standby as soon as the notebook's verdict starts (keras_models.standby_judge),
+before any student data exists:
+
+    python -I keras_judge.py --standby THREADS RESULT_FD
+
+It then imports Keras and TensorFlow (the slow part of starting: 3-4 s) while the student's
+process runs, reads one line from its stdin, the path of JOB.json once the grader has written it
+and the data beside it, and goes on exactly as the first form; an empty stdin means no job.
+
 It imports only the standard library, NumPy, Keras and its companions (nothing else of the course:
 no `solutions`, no student code; Keras rebuilds the model in safe mode, so no Lambda or custom
 class can run). Nothing of the grader imports this file.
@@ -519,15 +528,25 @@ def send_result(writer: channel.Writer, result: JudgeResult) -> None:
     writer.send(result.to_json(), last=True)
 
 
+# Set by standby() once Keras is imported: (Keras, wall and CPU seconds the start took, the
+# time.monotonic() at which the import ended).
+_READY: list[tuple[Any, float, float, float]] = []
+
+
 def rebuild_and_train(job: JudgeJob, writer: channel.Writer,
                       directory: str) -> tuple[Facts, list[list[float]]]:
     """(facts, outputs) of a model that trained; Rejected with the reason otherwise."""
-    keras = import_keras(job.threads)
+    # Wall and CPU seconds of each phase, for the instructor's figures (keras_models' docstring).
+    if _READY:   # started on standby: Keras was imported before the job arrived
+        keras, start_wall, start_cpu, ready_at = _READY[0]
+        seconds = {"start": start_wall, "waited": max(0.0, JOB_ARRIVED[0] - ready_at)}
+        cpu_seconds = {"start": start_cpu}
+    else:
+        keras = import_keras(job.threads)
+        seconds = {"start": time.monotonic() - STARTED}
+        cpu_seconds = {"start": time.process_time()}
     requirements, training, budgets = job.requirements, job.training, job.budgets
     n_inputs = requirements.n_inputs
-    # Wall and CPU seconds of each phase, for the instructor's figures (keras_models' docstring).
-    seconds = {"start": time.monotonic() - STARTED}
-    cpu_seconds = {"start": time.process_time()}
     send_phase(writer, "building")
     start, cpu_start = time.monotonic(), time.process_time()
 
@@ -608,6 +627,25 @@ def rebuild_and_train(job: JudgeJob, writer: channel.Writer,
     return facts, outputs.reshape(len(outputs), -1).tolist()
 
 
+JOB_ARRIVED: list[float] = []   # time.monotonic() when a standby judge read its job's path
+
+
+def standby(result_fd: str, threads: str) -> None:
+    """Started before the student's model exists (keras_models.standby_judge): import Keras
+    now, holding no student data, then wait for the job's path on stdin and judge it as main
+    does. End of file, or an empty line, means no job comes: exit without a word."""
+    try:
+        keras = import_keras(max(1, int(threads)))
+        _READY.append((keras, time.monotonic() - STARTED, time.process_time(), time.monotonic()))
+    except BaseException:  # noqa: BLE001 - main tries again once the job came, and says why
+        pass
+    line = sys.stdin.readline().strip()
+    if not line:
+        return
+    JOB_ARRIVED.append(time.monotonic())
+    main(line, result_fd)
+
+
 def main(job_path: str, result_fd: str) -> None:
     writer = channel.Writer(int(result_fd))
     directory = os.path.dirname(os.path.abspath(job_path))
@@ -629,7 +667,10 @@ def main(job_path: str, result_fd: str) -> None:
 
 
 if __name__ == "__main__":
-    main(sys.argv[1], sys.argv[2])
+    if sys.argv[1] == "--standby":   # python -I keras_judge.py --standby THREADS RESULT_FD
+        standby(sys.argv[3], sys.argv[2])
+    else:
+        main(sys.argv[1], sys.argv[2])
     sys.stdout.flush()
     sys.stderr.flush()
     os._exit(0)   # TensorFlow's threads: do not wait for them

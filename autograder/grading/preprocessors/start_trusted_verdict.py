@@ -9,6 +9,12 @@ the kernel's run and the verdict's, not their sum (a Keras notebook imports Tens
 trains in both). The notebook's verdict_timeout counts from here, and covers the judges of its
 Keras models too (see TrustedVerdict): the kernel runs beside them meanwhile, which is why the
 judges' training budgets count their own CPU time, not the wall clock.
+
+A Keras notebook's judge starts here too, on standby (keras_models.KerasModelCheck.prepared,
+entered by run_checks before the student's process): its import of TensorFlow overlaps the
+student's process instead of following it, so the verdict is no longer one TensorFlow import
+longer than the kernel. It holds no student data until the model's config arrives, and is
+stopped with the verdict whether or not a model came.
 """
 
 import time
