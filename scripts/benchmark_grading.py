@@ -1,26 +1,35 @@
-"""Plain nbgrader against the course's grading, side by side: seconds per notebook, and why.
+"""Plain nbgrader against the course's grading command, side by side: whole commands timed.
 
-    .venv/bin/python scripts/benchmark_grading.py [--n N] [--workers W] [--json PATH] [CHAPTER ...]
+    .venv/bin/python scripts/benchmark_grading.py [--sizes 8,32,128] [--no-stages] [--json PATH]
+                                                  [CHAPTER ...]
 
-For each chapter (default: all, in course order) it makes N submissions from the sample students
-(3/8 correct, 3/8 partial, 1/8 untouched, 1/8 tamper: wrong answers plus a cell that makes every
-test pass in the student's own kernel; default N=8) and grades them, in one run per chapter, three
-ways, each in a fresh scratch copy of the course:
+For each chapter (default: all, in course order) and each size N (default 8 and 32) it makes N
+submissions from the sample students (3/8 correct, 3/8 partial, 1/8 untouched, 1/8 tamper: wrong
+answers plus a cell that makes every test pass in the student's own kernel) and grades them three
+ways, each in a fresh scratch copy of the course, each ONE WHOLE COMMAND in its own process, timed
+as an instructor waits for it (imports, the cluster's start and the sandbox checks included):
 
-- plain nbgrader: `nbgrader autograde` with nbgrader's default preprocessors, so the visible and
-  hidden tests run in the student's own, unsandboxed kernel (a minimal config written here);
-- the course, serial: the cohort engine (`autograder.grading.cohort.run.grade`, what
-  `python -m autograder grade` runs) on a LocalCluster of one worker;
-- the course on W workers (default: one per core).
+- plain: `nbgrader autograde CHAPTER --force` with nbgrader's default preprocessors, so the tests
+  run in the student's own, unsandboxed kernel (a minimal config written here);
+- serial: `python -m autograder grade CHAPTER --force --workers 1`;
+- all cores: `python -m autograder grade CHAPTER --force`, the command's default worker count
+  (printed: the count the command says it started).
 
-It prints seconds per notebook and their ratios, where the course's time goes (kernel start,
-TensorFlow import, the notebook's cells, the trusted verdict, nbgrader's bookkeeping), and whether
-the scores agree: every submission that does not tamper must get its expected score from plain
-nbgrader and from the course; for the tampering ones it shows what each gave. The targets (serial:
-no slower per notebook than plain nbgrader; W workers: at least 1.8x the serial throughput) are
-reported met or not met per chapter; they do not fail the run, which exits 0 unless something
-crashed. It measures wall-clock time: run it on a quiet machine. `--json PATH` also writes the
-figures as JSON.
+It prints the three times in seconds, serial/plain and all/plain (time ratios: <= 1.00 is no
+slower than plain nbgrader) and all cores' throughput gain over plain (plain s / all-cores s);
+the targets of issue 22, met or NOT MET (the default command / plain <= 1.2 below 32 notebooks
+and <= 1.0 from 32; a Keras chapter's serial / plain <= 1.0 from 32; a NumPy chapter on all
+cores >= 1.8x plain's throughput at the largest size run); and whether the scores agree: every
+submission that does not tamper must get its expected score from plain nbgrader and from both
+course commands (read from the gradebooks); for the tampering ones it shows what each gave.
+
+Unless --no-stages, it also shows where the course's time goes (kernel start, TensorFlow import,
+the notebook's cells, the trusted verdict, nbgrader's bookkeeping), from one extra in-process
+serial run per chapter at the smallest size (the cohort engine on a one-worker cluster, whose
+start is shown as its own figure). That table is not part of the whole-command ratios.
+
+It exits 0 unless something crashed; targets not met do not fail it. It measures wall-clock
+time: run it on a quiet machine. `--json PATH` also writes every figure as JSON.
 """
 
 import argparse
@@ -48,8 +57,10 @@ from tests.course import BIN, copy_course, nbgrader, nbgrader_env  # noqa: E402
 
 SAMPLES = ROOT / "samples" / "submitted"
 KINDS = {"correct": 3 / 8, "partial": 3 / 8, "untouched": 1 / 8, "tamper": 1 / 8}
-SERIAL_TARGET, PARALLEL_TARGET = 1.00, 1.8
+SMALL_TARGET, LARGE_TARGET, LARGE_FROM = 1.2, 1.0, 32   # all cores / plain, time ratio
+KERAS_SERIAL_TARGET, NUMPY_GAIN_TARGET = 1.0, 1.8
 IMPORTS_TF = re.compile(r"^\s*(?:import|from)\s+(?:tensorflow|keras)\b", re.MULTILINE)
+STARTED = re.compile(r"Starting (\d+) local worker")
 PLAIN_CONFIG = """# Plain nbgrader: its default preprocessors, tests in the student's kernel.
 c = get_config()  # noqa: F821
 c.CourseDirectory.course_id = "training-neural-networks"
@@ -71,7 +82,7 @@ def kind_counts(n):
 
 
 def make_students(n):
-    return {f"bench-{kind}-{i:02d}": kind
+    return {f"bench-{kind}-{i:03d}": kind
             for kind, count in kind_counts(n).items() for i in range(1, count + 1)}
 
 
@@ -96,8 +107,112 @@ def gradebook_scores(course, chapter):
         return {s.student_id: s.score for s in gb.assignment_submissions(chapter)}
 
 
+def default_worker_count():
+    """The course's default worker count, computed as its cluster does (when the command does
+    not say)."""
+    from autograder.grading.cohort import cluster
+
+    sized = getattr(cluster, "default_workers", None)
+    return sized() if sized else os.cpu_count() or 1
+
+
 # ----------------------------------------------------------------------------------------------
-# Fixed costs, measured once.
+# The scratch courses and the commands, each timed whole.
+
+def plain_nbgrader(course, *args):
+    """`nbgrader ARGS` in the plain course; its wall-clock seconds."""
+    env = nbgrader_env()
+    env.pop("PYTHONPATH", None)         # nothing of the course is importable
+    start = time.perf_counter()
+    result = subprocess.run([str(BIN / "nbgrader"), *args], cwd=course, env=env,
+                            capture_output=True, text=True, timeout=7200)
+    if result.returncode:
+        raise RuntimeError(f"plain nbgrader {' '.join(args)} failed:\n{result.stderr[-4000:]}")
+    return time.perf_counter() - start
+
+
+def course_grade(course, chapter, *args):
+    """`python -m autograder grade CHAPTER --force ARGS` in the course copy, as an instructor runs
+    it there: (wall-clock seconds, the number of workers it started)."""
+    env = nbgrader_env()
+    env["PYTHONPATH"] = str(course)     # the copy's own autograder package
+    command = [sys.executable, "-m", "autograder", "grade", chapter, "--force", *args]
+    start = time.perf_counter()
+    result = subprocess.run(command, cwd=course, env=env, capture_output=True, text=True,
+                            timeout=7200)
+    seconds = time.perf_counter() - start
+    if result.returncode not in (0, 1):             # 1: graded, but not every submission
+        raise RuntimeError(f"{' '.join(command[1:])} failed ({result.returncode}):\n"
+                           f"{result.stdout[-2000:]}\n{result.stderr[-4000:]}")
+    if result.returncode == 1:
+        print(f"    not every submission graded:\n{result.stdout[-2000:]}", flush=True)
+    started = STARTED.search(result.stderr)
+    return seconds, int(started.group(1)) if started else default_worker_count()
+
+
+def prepare_plain(course, chapters, students):
+    from autograder.course import load_config
+
+    config = load_config(ROOT)
+    course.mkdir(parents=True)
+    for chapter in chapters:
+        shutil.copytree(ROOT / "source" / chapter, course / "source" / chapter)
+    (course / "nbgrader_config.py").write_text(PLAIN_CONFIG.format(
+        root=str(course), db_url=f"sqlite:///{course / 'gradebook.db'}",
+        ignore=list(config.CourseDirectory.ignore),
+        code_stub=dict(config.ClearSolutions.code_stub)))
+    for chapter in chapters:
+        plain_nbgrader(course, "generate_assignment", chapter, "--force")
+    submit(course, chapters, students)
+
+
+def prepare_course(course, chapters, students):
+    copy_course(course)
+    for chapter in chapters:
+        nbgrader(course, "generate_assignment", chapter, "--force")
+    submit(course, chapters, students)
+
+
+def compare_scores(students, expected, plain, serial, every):
+    rows, disagreements = {}, []
+    for student, kind in students.items():
+        got = {"expected": expected[f"sample-{kind}"], "plain": plain.get(student),
+               "course_serial": serial.get(student), "course_all": every.get(student)}
+        rows[student] = got
+        if kind != "tamper" and len(set(got.values())) != 1:
+            disagreements.append(student)
+        if kind == "tamper" and {got["course_serial"], got["course_all"]} != {got["expected"]}:
+            disagreements.append(student)     # the course must not be fooled
+    return rows, disagreements
+
+
+def whole_commands(chapters, n, tmp):
+    """{chapter: figures} for N submissions per chapter, three scratch courses under tmp."""
+    students = make_students(n)
+    plain, serial, every = (Path(tmp) / name for name in ("plain", "serial", "all"))
+    kinds = ", ".join(f"{c} {k}" for k, c in kind_counts(n).items())
+    print(f"\n{n} submissions per chapter ({kinds}), scratch courses in {tmp}", flush=True)
+    prepare_plain(plain, chapters, students)
+    prepare_course(serial, chapters, students)
+    shutil.copytree(serial, every)
+    results = {}
+    for ch in chapters:
+        p = plain_nbgrader(plain, "autograde", ch, "--force")
+        s, _ = course_grade(serial, ch, "--workers", "1")
+        a, workers = course_grade(every, ch)
+        expected = importlib.import_module(f"samples.answers.{ch}").EXPECTED_SCORES
+        rows, bad = compare_scores(students, expected, gradebook_scores(plain, ch),
+                                   gradebook_scores(serial, ch), gradebook_scores(every, ch))
+        results[ch] = {"plain": p, "serial": s, "all": a, "workers": workers,
+                       "serial_over_plain": s / p, "all_over_plain": a / p, "all_gain": p / a,
+                       "students": students, "scores": rows, "disagreements": bad}
+        print(f"  {ch:20s} plain {p:6.1f} s, serial {s:6.1f} s, all cores ({workers} workers) "
+              f"{a:6.1f} s", flush=True)
+    return results
+
+
+# ----------------------------------------------------------------------------------------------
+# Where the course's time goes: one in-process serial run (not part of the ratios).
 
 def tf_import_seconds(repeat=3):
     code = "import time; t = time.perf_counter(); import tensorflow; print(time.perf_counter() - t)"
@@ -126,54 +241,8 @@ def kernel_start_seconds(manager_class, repeat=3):
     return statistics.median(asyncio.run(once()) for _ in range(repeat))
 
 
-# ----------------------------------------------------------------------------------------------
-# The three ways of grading.
-
-def plain_nbgrader(course, *args):
-    env = nbgrader_env()
-    env.pop("PYTHONPATH", None)         # nothing of the course is importable
-    result = subprocess.run([str(BIN / "nbgrader"), *args], cwd=course, env=env,
-                            capture_output=True, text=True, timeout=7200)
-    if result.returncode:
-        raise RuntimeError(f"plain nbgrader {' '.join(args)} failed:\n{result.stderr[-4000:]}")
-
-
-def prepare_plain(course, chapters, students):
-    from autograder.course import load_config
-
-    config = load_config(ROOT)
-    course.mkdir(parents=True)
-    for chapter in chapters:
-        shutil.copytree(ROOT / "source" / chapter, course / "source" / chapter)
-    (course / "nbgrader_config.py").write_text(PLAIN_CONFIG.format(
-        root=str(course), db_url=f"sqlite:///{course / 'gradebook.db'}",
-        ignore=list(config.CourseDirectory.ignore),
-        code_stub=dict(config.ClearSolutions.code_stub)))
-    for chapter in chapters:
-        plain_nbgrader(course, "generate_assignment", chapter, "--force")
-    submit(course, chapters, students)
-
-
-def prepare_course(course, chapters, students):
-    copy_course(course)
-    for chapter in chapters:
-        nbgrader(course, "generate_assignment", chapter, "--force")
-    submit(course, chapters, students)
-
-
-def grade_plain(course, chapters, n):
-    seconds = {}
-    for chapter in chapters:
-        start = time.perf_counter()
-        plain_nbgrader(course, "autograde", chapter, "--force")
-        seconds[chapter] = time.perf_counter() - start
-        print(f"  plain nbgrader   {chapter:20s} {seconds[chapter]:7.1f} s "
-              f"({seconds[chapter] / n:.2f} s/nb)", flush=True)
-    return seconds
-
-
 def warm_up():
-    """On a worker: import what its first submission would, so no chapter's figure holds it."""
+    """On the worker: import what its first submission would, so no chapter's figure holds it."""
     import nbgrader.apps.autogradeapp  # noqa: F401
 
     import autograder.grading.preprocessors  # noqa: F401
@@ -182,211 +251,208 @@ def warm_up():
     all_checks()
 
 
-def grade_course(course, chapters, workers, n):
-    """(cluster start seconds, {chapter: ChapterGrading}) of the cohort engine on `workers`
-    workers."""
-    from autograder.grading.cohort.cluster import Cluster
-    from autograder.grading.cohort.progress import summary
-    from autograder.grading.cohort.run import grade
+def waited(o):
+    """The verdict's time on the notebook's path: StartTrustedVerdict runs it alongside the
+    kernel, TrustedVerdict waits for what is left."""
+    return o.stages.get("StartTrustedVerdict", 0.0) + o.stages.get("TrustedVerdict", 0.0)
 
-    quiet = io.StringIO()
-    label = f"course, {workers} wkr"
-    with Cluster(workers=workers) as cluster:
+
+def stage_run(chapters, n, tmp):
+    """(fixed costs, {chapter: seconds per notebook of each stage}) of the cohort engine on a
+    one-worker cluster in this process, its start timed apart."""
+    from jupyter_client.manager import AsyncKernelManager
+
+    from autograder.grading.cohort.cluster import Cluster
+    from autograder.grading.cohort.progress import Status
+    from autograder.grading.cohort.run import grade
+    from autograder.grading.kernel import SandboxedKernelManager
+
+    print(f"\nWhere the time goes: one in-process serial run, {n} submissions per chapter",
+          flush=True)
+    fixed = {"tf_import": tf_import_seconds(),
+             "kernel_start_plain": kernel_start_seconds(AsyncKernelManager),
+             "kernel_start_sandboxed": kernel_start_seconds(SandboxedKernelManager)}
+    course = Path(tmp) / "stages"
+    prepare_course(course, chapters, make_students(n))
+    quiet, stages = io.StringIO(), {}
+    with Cluster(workers=1) as cluster:
         start = time.perf_counter()
         cluster.client(quiet).run(warm_up)
-        startup = time.perf_counter() - start
-        print(f"  {label:16s} cluster started in {startup:.1f} s (each worker's sandbox "
-              f"self-test and imports)", flush=True)
-        runs = {}
-        for chapter in chapters:
-            run = runs[chapter] = grade(chapter, cluster, root=course, force=True, stream=quiet,
-                                        tty=False)
-            print(f"  {label:16s} {chapter:20s} {run.seconds:7.1f} s "
-                  f"({run.seconds / n:.2f} s/nb)", flush=True)
-            if not run.all_graded:
-                print("    " + summary(run).replace("\n", "\n    "), flush=True)
-    return startup, runs
+        fixed["cluster_start"] = time.perf_counter() - start
+        for ch in chapters:
+            run = grade(ch, cluster, root=course, force=True, stream=quiet, tty=False)
+            done = [o for o in run.results if o.status == Status.GRADED]
+
+            def mean(value, done=done):
+                return statistics.fmean(value(o) for o in done) if done else float("nan")
+
+            execute = mean(lambda o: o.stages.get("SandboxedExecute", 0.0))
+            wait, worker = mean(waited), mean(lambda o: o.seconds)
+            tf_seconds = fixed["tf_import"] if uses_tensorflow(ch) else 0.0
+            stages[ch] = {
+                "kernel_start": fixed["kernel_start_sandboxed"], "tf_import": tf_seconds,
+                "cells": execute - fixed["kernel_start_sandboxed"] - tf_seconds,
+                "verdict": mean(lambda o: o.stages.get("verdict process", waited(o))),
+                "verdict_wait": wait, "nbgrader": worker - execute - wait, "worker": worker,
+                "dispatch": run.seconds / max(len(run.results), 1) - worker}
+            print(f"  {ch:20s} {run.seconds:6.1f} s in the engine", flush=True)
+    return fixed, stages
 
 
 # ----------------------------------------------------------------------------------------------
 # Figures.
 
-def stages(serial, parallel, kernel_start, tf_import, tf):
-    """Seconds per notebook of each stage of the course's pipeline (serial run, on the worker)."""
-    from autograder.grading.cohort.progress import Status
+def targets(chapters, sizes, results):
+    """The issue's targets, each {chapter, size, what, value, limit, met}."""
+    found = []
 
-    def mean(run, value):
-        done = [o for o in run.results if o.status == Status.GRADED]
-        return statistics.fmean(value(o) for o in done) if done else float("nan")
+    def check(ch, n, what, value, limit, at_most=True):
+        found.append({"chapter": ch, "size": n, "what": what, "value": value, "limit": limit,
+                      "met": value <= limit if at_most else value >= limit})
 
-    def waited(o):
-        """The verdict's time on the notebook's path: StartTrustedVerdict, when the pipeline has
-        it, runs the verdict alongside the kernel, and TrustedVerdict waits for what is left."""
-        return o.stages.get("StartTrustedVerdict", 0.0) + o.stages.get("TrustedVerdict", 0.0)
-
-    execute = mean(serial, lambda o: o.stages.get("SandboxedExecute", 0.0))
-    wait = mean(serial, waited)
-    verdict = mean(serial, lambda o: o.stages.get("verdict process", waited(o)))
-    worker = mean(serial, lambda o: o.seconds)
-    tf_seconds = tf_import if tf else 0.0
-    return {"kernel_start": kernel_start, "tf_import": tf_seconds,
-            "cells": execute - kernel_start - tf_seconds, "verdict": verdict,
-            "verdict_wait": wait, "nbgrader": worker - execute - wait, "worker": worker,
-            "dispatch": serial.seconds / len(serial.results) - worker,
-            "worker_parallel": mean(parallel, lambda o: o.seconds)}
-
-
-def compare_scores(students, expected, plain, serial, parallel):
-    rows, disagreements = {}, []
-    for student, kind in students.items():
-        got = {"expected": expected[f"sample-{kind}"], "plain": plain.get(student),
-               "course_serial": serial.get(student), "course_parallel": parallel.get(student)}
-        rows[student] = got
-        if kind != "tamper" and len(set(got.values())) != 1:
-            disagreements.append(student)
-        if kind == "tamper" and {got["course_serial"], got["course_parallel"]} != \
-                {got["expected"]}:
-            disagreements.append(student)     # the course must not be fooled
-    return rows, disagreements
-
-
-def report(chapters, students, workers, fixed, results):
-    w = f"{workers}w"
-    print(f"\nSeconds per notebook, {len(students)} submissions per chapter "
-          f"({', '.join(f'{c} {k}' for k, c in kind_counts(len(students)).items())}); "
-          f"1w = course serial, {w} = course on {workers} workers")
-    print(f"{'chapter':20s} {'plain':>7s} {'1w':>7s} {w:>7s} {'1w/plain':>9s} "
-          f"{w + ' gain':>8s} {w + '/plain':>9s}")
     for ch in chapters:
-        r = results[ch]
-        print(f"{ch:20s} {r['plain']:7.2f} {r['serial']:7.2f} {r['parallel']:7.2f} "
-              f"{r['serial_over_plain']:9.2f} {r['parallel_gain']:7.2f}x "
-              f"{r['parallel_over_plain']:8.2f}x")
-    print(f"plain includes its command's start (one `nbgrader autograde` per chapter); the "
-          f"course's cluster start,\nonce per command, is not included: "
-          f"{fixed['cluster_start_serial']:.1f} s with 1 worker, "
-          f"{fixed['cluster_start_parallel']:.1f} s with {workers} (sandbox self-test, imports).")
+        keras = uses_tensorflow(ch)
+        for n in sizes:
+            r = results[n][ch]
+            check(ch, n, "all/plain", r["all_over_plain"],
+                  LARGE_TARGET if n >= LARGE_FROM else SMALL_TARGET)
+            if keras and n >= LARGE_FROM:
+                check(ch, n, "serial/plain", r["serial_over_plain"], KERAS_SERIAL_TARGET)
+        if not keras:
+            check(ch, sizes[-1], "all gain", results[sizes[-1]][ch]["all_gain"],
+                  NUMPY_GAIN_TARGET, at_most=False)
+    return found
 
-    print(f"\nWhere the course's time goes, serial, seconds per notebook. Measured once: "
+
+def report(chapters, sizes, results, goals, fixed, stages):
+    print("\nWhole commands, wall-clock seconds (serial = `--workers 1`, all = the default "
+          "worker count;\nratios: time / plain's time, <= 1.00 is no slower; gain = plain s / "
+          "all s, throughput over plain)")
+    print(f"{'chapter':20s} {'TF':>3s} {'n':>4s} {'plain':>7s} {'serial':>7s} {'all':>7s} "
+          f"{'wkrs':>4s} {'serial/plain':>12s} {'all/plain':>9s} {'all gain':>8s}")
+    for ch in chapters:
+        for n in sizes:
+            r = results[n][ch]
+            print(f"{ch:20s} {'yes' if uses_tensorflow(ch) else 'no':>3s} {n:4d} "
+                  f"{r['plain']:7.1f} {r['serial']:7.1f} {r['all']:7.1f} {r['workers']:4d} "
+                  f"{r['serial_over_plain']:12.2f} {r['all_over_plain']:9.2f} "
+                  f"{r['all_gain']:7.2f}x")
+
+    print(f"\nTargets (issue 22): all/plain <= {SMALL_TARGET} below {LARGE_FROM} notebooks and "
+          f"<= {LARGE_TARGET} from {LARGE_FROM};\nKeras serial/plain <= {KERAS_SERIAL_TARGET} "
+          f"from {LARGE_FROM}; NumPy all gain >= {NUMPY_GAIN_TARGET}x at the largest size run")
+    for g in goals:
+        sign = ">=" if g["what"] == "all gain" else "<="
+        print(f"  {g['chapter']:20s} n={g['size']:<4d} {g['what']:12s} {g['value']:5.2f} {sign} "
+              f"{g['limit']:4.2f}  {'met' if g['met'] else 'NOT MET'}")
+
+    print("\nScores (plain nbgrader, course serial / all cores, expected):")
+    for ch in chapters:
+        for n in sizes:
+            r = results[n][ch]
+            students, rows, bad = r["students"], r["scores"], r["disagreements"]
+            fair = sum(students[s] != "tamper" for s in rows)
+            print(f"  {ch:20s} n={n:<4d} " + (f"{len(bad)} DISAGREE (listed)" if bad else
+                                              f"all agree with the expected score on the {fair} "
+                                              f"submissions that do not tamper"))
+            for student in bad:
+                got = rows[student]
+                print(f"    {student:20s} plain {got['plain']}, course {got['course_serial']} / "
+                      f"{got['course_all']}, expected {got['expected']}")
+            tampered = [rows[s] for s in rows if students[s] == "tamper" and s not in bad]
+            if tampered:
+                fooled = sum(got["plain"] != got["expected"] for got in tampered)
+                print(f"    {len(tampered)} tampering: the course gave each the expected "
+                      f"{tampered[0]['expected']}; plain nbgrader was fooled by {fooled} "
+                      f"(gave {sorted({got['plain'] for got in tampered})})")
+    if not stages:
+        return
+    print(f"\nWhere the course's time goes, NOT part of the ratios above: one in-process serial "
+          f"run at n={sizes[0]},\nseconds per notebook; its cluster started in "
+          f"{fixed['cluster_start']:.1f} s (sandbox self-test, imports).\nMeasured once: "
           f"TensorFlow import {fixed['tf_import']:.2f} s, kernel start "
           f"{fixed['kernel_start_sandboxed']:.2f} s sandboxed ({fixed['kernel_start_plain']:.2f}"
           f" s plain).")
-    print(f"{'chapter':20s} {'TF':>3s} {'kernel':>7s} {'TF imp':>7s} {'cells':>7s} "
-          f"{'verdict':>8s} {'v. wait':>8s} {'nbgrader':>9s} {'worker':>7s} {'dispatch':>9s} "
-          f"{w + ' wkr':>7s}")
+    print(f"{'chapter':20s} {'kernel':>7s} {'TF imp':>7s} {'cells':>7s} {'verdict':>8s} "
+          f"{'v. wait':>8s} {'nbgrader':>9s} {'worker':>7s} {'dispatch':>9s}")
     for ch in chapters:
-        s = results[ch]["stages"]
-        print(f"{ch:20s} {'yes' if results[ch]['tensorflow'] else 'no':>3s} "
-              f"{s['kernel_start']:7.2f} {s['tf_import']:7.2f} {s['cells']:7.2f} "
+        s = stages[ch]
+        print(f"{ch:20s} {s['kernel_start']:7.2f} {s['tf_import']:7.2f} {s['cells']:7.2f} "
               f"{s['verdict']:8.2f} {s['verdict_wait']:8.2f} {s['nbgrader']:9.2f} "
-              f"{s['worker']:7.2f} {s['dispatch']:9.2f} {s['worker_parallel']:7.2f}")
+              f"{s['worker']:7.2f} {s['dispatch']:9.2f}")
     print("  kernel + TF imp + cells = SandboxedExecute, the student's kernel (TF imp assumes "
           "every notebook of\n  a Keras chapter imports TensorFlow there: an untouched one does "
           "not; cells include Keras training).\n  verdict = the verdict process (the student's "
           "code reloaded, its TF import, the checks, Keras training\n  in the judge); v. wait = "
           "what it adds to the notebook's time (less when it runs alongside the kernel).\n  "
           "nbgrader = the other preprocessors and the worker's scratch course; worker = kernel + "
-          "TF imp + cells\n  + v. wait + nbgrader. dispatch = here: Dask, reading submissions, "
-          f"writing the gradebook. {w} wkr = worker\n  total with {workers} workers.")
-
-    print("\nScores (plain nbgrader, course serial, course parallel, expected):")
-    for ch in chapters:
-        rows, bad = results[ch]["scores"], results[ch]["disagreements"]
-        fair = sum(students[s] != "tamper" for s in rows)
-        print(f"  {ch:20s} " + (f"{len(bad)} DISAGREE (listed)" if bad else
-                                f"all agree with the expected score on the {fair} "
-                                f"submissions that do not tamper"))
-        for student in rows:
-            got = rows[student]
-            if student in bad or students[student] == "tamper":
-                fooled = " (plain nbgrader fooled)" if students[student] == "tamper" and \
-                    got["plain"] != got["expected"] else ""
-                print(f"    {student:20s} plain {got['plain']}, course {got['course_serial']} / "
-                      f"{got['course_parallel']}, expected {got['expected']}{fooled}")
-
-    print(f"\nTargets: serial, the course's s/nb <= {SERIAL_TARGET:.2f} x plain nbgrader's; "
-          f"{workers} workers, >= {PARALLEL_TARGET}x the serial throughput")
-    for ch in chapters:
-        r, met = results[ch], results[ch]["targets"]
-        print(f"  {ch:20s} serial {r['serial_over_plain']:5.2f}  "
-              f"{'met' if met['serial'] else 'NOT MET':8s} {workers} workers "
-              f"{r['parallel_gain']:5.2f}x {'met' if met['parallel'] else 'NOT MET'}")
+          "TF imp + cells\n  + v. wait + nbgrader. dispatch = Dask, reading submissions, writing "
+          "the gradebook.")
 
 
-def projection(chapters, workers, results, students=5000, cluster=100):
-    """Hours to grade `students` x the chapters on `cluster` one-core workers, from the measured
-    parallel run (each of its `workers` workers had one core of this machine: a notebook costs
-    workers x its seconds per notebook in worker-seconds), beside plain nbgrader on one core."""
-    worker_seconds = sum(workers * results[ch]["parallel"] for ch in chapters) * students
-    plain_seconds = sum(results[ch]["plain"] for ch in chapters) * students
-    hours = {"cluster": worker_seconds / cluster / 3600, "plain": plain_seconds / 3600,
-             "this_machine": worker_seconds / workers / 3600}
-    print(f"\nProjection: {students:,} students x {len(chapters)} chapter(s) = "
-          f"{students * len(chapters):,} notebooks. Course on {cluster} one-core workers: "
-          f"{hours['cluster']:.1f} h; on this machine ({workers} workers): "
-          f"{hours['this_machine']:.1f} h; plain nbgrader (one process, one core): "
-          f"{hours['plain']:.1f} h.")
-    return hours
+def host_proof():
+    """`python -m autograder doctor --cached`, as `make grade` runs it before grading: the
+    sandbox's proof of this host, kept for every later command (proven here if none is kept
+    yet). Its seconds are once per host, boot and code version, not per command: reported apart.
+    """
+    start = time.perf_counter()
+    done = subprocess.run([sys.executable, "-m", "autograder", "doctor", "--cached"], cwd=ROOT,
+                          env={**nbgrader_env(), "PYTHONPATH": str(ROOT)}, capture_output=True,
+                          text=True, timeout=600)
+    seconds = time.perf_counter() - start
+    kept = "kept proof" in done.stdout
+    print(f"Sandbox proof of this host: {'kept, checked' if kept else 'proven'} in "
+          f"{seconds:.1f} s (once per host, boot and code version; exit {done.returncode})",
+          flush=True)
+    return {"seconds": seconds, "kept": kept, "exit": done.returncode}
 
 
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("chapters", nargs="*", metavar="CHAPTER", help="default: every chapter")
-    parser.add_argument("--n", type=int, default=8, help="submissions per chapter (default 8)")
-    parser.add_argument("--workers", type=int, default=os.cpu_count() or 1,
-                        help="workers of the parallel run (default: one per core)")
+    parser.add_argument("--sizes", default="8,32",
+                        help="submissions per chapter, comma-separated (default 8,32)")
+    parser.add_argument("--n", type=int, help="one size: the same as --sizes N")
+    parser.add_argument("--no-stages", action="store_true",
+                        help="skip the in-process run that shows where the course's time goes")
     parser.add_argument("--json", type=Path, help="also write the figures to this file")
     args = parser.parse_args(argv)
     chapters = [ch for ch in CHAPTERS if ch in args.chapters] if args.chapters else CHAPTERS
     unknown = set(args.chapters) - set(CHAPTERS)
-    if unknown or args.n < 1 or args.workers < 1:
+    try:
+        sizes = sorted({args.n} if args.n is not None else
+                       {int(s) for s in args.sizes.split(",") if s.strip()})
+    except ValueError:
+        sizes = []
+    if unknown or not sizes or sizes[0] < 1:
         parser.error(f"unknown chapter(s) {sorted(unknown)}" if unknown else
-                     "--n and --workers must be at least 1")
-    students = make_students(args.n)
+                     "--sizes takes whole numbers of at least 1, e.g. 8,32,128")
     os.environ["PATH"] = f"{BIN}:{os.environ['PATH']}"      # nbgrader runs `alembic`
 
-    from jupyter_client.manager import AsyncKernelManager
-
-    from autograder.grading.kernel import SandboxedKernelManager
-
-    print("Measuring TensorFlow's import and a kernel's start...", flush=True)
-    fixed = {"tf_import": tf_import_seconds(),
-             "kernel_start_plain": kernel_start_seconds(AsyncKernelManager),
-             "kernel_start_sandboxed": kernel_start_seconds(SandboxedKernelManager)}
-    with tempfile.TemporaryDirectory(prefix="bench-grading-") as tmp:
-        plain, serial, parallel = (Path(tmp) / name for name in ("plain", "serial", "parallel"))
-        print(f"Preparing {len(chapters)} chapter(s) x {args.n} submissions in {tmp}", flush=True)
-        prepare_plain(plain, chapters, students)
-        prepare_course(serial, chapters, students)
-        shutil.copytree(serial, parallel)
-        plain_seconds = grade_plain(plain, chapters, args.n)
-        fixed["cluster_start_serial"], serial_runs = grade_course(serial, chapters, 1, args.n)
-        fixed["cluster_start_parallel"], parallel_runs = grade_course(parallel, chapters,
-                                                                      args.workers, args.n)
-        results = {}
-        for ch in chapters:
-            p, s1 = plain_seconds[ch] / args.n, serial_runs[ch].seconds / args.n
-            sw = parallel_runs[ch].seconds / args.n
-            expected = importlib.import_module(f"samples.answers.{ch}").EXPECTED_SCORES
-            rows, bad = compare_scores(students, expected, gradebook_scores(plain, ch),
-                                       gradebook_scores(serial, ch), gradebook_scores(parallel, ch))
-            tf = uses_tensorflow(ch)
-            results[ch] = {
-                "plain": p, "serial": s1, "parallel": sw, "serial_over_plain": s1 / p,
-                "parallel_gain": s1 / sw, "parallel_over_plain": p / sw, "tensorflow": tf,
-                "stages": stages(serial_runs[ch], parallel_runs[ch],
-                                 fixed["kernel_start_sandboxed"], fixed["tf_import"], tf),
-                "scores": rows, "disagreements": bad,
-                "targets": {"serial": s1 / p <= SERIAL_TARGET,
-                            "parallel": s1 / sw >= PARALLEL_TARGET}}
-    report(chapters, students, args.workers, fixed, results)
-    hours = projection(chapters, args.workers, results)
+    results, size_seconds, fixed, stages = {}, {}, {}, {}
+    proof = host_proof()
+    for n in sizes:
+        start = time.perf_counter()
+        with tempfile.TemporaryDirectory(prefix=f"bench-grading-{n}-") as tmp:
+            results[n] = whole_commands(chapters, n, tmp)
+        size_seconds[n] = time.perf_counter() - start
+        print(f"  n={n}: {size_seconds[n]:.0f} s in all (preparation and three commands per "
+              f"chapter)", flush=True)
+    if not args.no_stages:
+        with tempfile.TemporaryDirectory(prefix="bench-stages-") as tmp:
+            fixed, stages = stage_run(chapters, sizes[0], tmp)
+    goals = targets(chapters, sizes, results)
+    report(chapters, sizes, results, goals, fixed, stages)
     if args.json:
         args.json.write_text(json.dumps({
-            "n": args.n, "workers": args.workers, "cpu_count": os.cpu_count(),
-            "kinds": kind_counts(args.n), "fixed_seconds": fixed, "chapters": results,
-            "projection_hours": hours,
-            "units": "seconds per notebook, wall clock"}, indent=2) + "\n")
+            "sizes": sizes, "cpu_count": os.cpu_count(), "seconds_per_size": size_seconds,
+            "host_proof": proof,
+            "kinds": {n: kind_counts(n) for n in sizes},
+            "whole_commands": {ch: {n: {k: v for k, v in results[n][ch].items()
+                                        if k != "students"} for n in sizes} for ch in chapters},
+            "targets": goals, "stages_fixed_seconds": fixed, "stages_per_notebook": stages,
+            "units": "whole commands: wall-clock seconds per command; stages: seconds per "
+                     "notebook"}, indent=2) + "\n")
         print(f"\nFigures written to {args.json}")
     return 0
 

@@ -123,6 +123,23 @@ class GradebookWriter:
         self.coursedir = CourseDirectory(config=config)
         self.late = AssignLatePenalties(config=config)
         self.late.init_plugin()
+        self._gb: Any = None
+
+    def _gradebook(self) -> Any:
+        """One connection for every submission this writer records: each new Gradebook is a
+        new SQLAlchemy engine, whose statements are compiled again (a tenth of a second per
+        submission, on the machine that also runs workers)."""
+        if self._gb is None:
+            from nbgrader.api import Gradebook
+
+            with nbgrader_warnings_quiet():
+                self._gb = Gradebook(self.coursedir.db_url, self.coursedir.course_id)
+        return self._gb
+
+    def close(self) -> None:
+        if self._gb is not None:
+            self._gb.close()
+            self._gb = None
 
     def clean_up(self, students: Iterable[str]) -> None:
         """Remove what a run stopped mid-write left: staging folders, never a graded one."""
@@ -188,19 +205,20 @@ class GradebookWriter:
     def _record(self, student: str, notebooks: Mapping[str, bytes]) -> tuple[float, float]:
         import nbformat
         from nbgrader import utils
-        from nbgrader.api import Gradebook
 
         source = self.submitted(student)
         timestamp = self.coursedir.get_existing_timestamp(str(source))
-        with nbgrader_warnings_quiet(), \
-                Gradebook(self.coursedir.db_url, self.coursedir.course_id) as gb:
-            gb.update_or_create_student(student)
-            if timestamp:
-                gb.update_or_create_submission(self.chapter, student, timestamp=timestamp)
-            else:
-                gb.update_or_create_submission(self.chapter, student)
-        with nbgrader_warnings_quiet(), \
-                Gradebook(self.coursedir.db_url, self.coursedir.course_id) as gb:
+        gb = self._gradebook()
+        with nbgrader_warnings_quiet():
+            try:
+                gb.update_or_create_student(student)
+                if timestamp:
+                    gb.update_or_create_submission(self.chapter, student, timestamp=timestamp)
+                else:
+                    gb.update_or_create_submission(self.chapter, student)
+            except BaseException:
+                gb.db.rollback()
+                raise
             try:
                 submission = gb.find_submission(self.chapter, student)
                 for notebook in submission.notebooks:
@@ -220,10 +238,14 @@ class GradebookWriter:
                     gb.db.refresh(notebook)
                     self._late_penalty(submission, notebook, student)
                 gb.db.commit()
+                score, max_score = submission.score, submission.max_score
+                # Ends the read those two began: between submissions this connection holds no
+                # transaction, so nothing else writing the gradebook waits for it.
+                gb.db.rollback()
             except BaseException:
                 gb.db.rollback()
                 raise
-            return submission.score, submission.max_score
+            return score, max_score
 
     def _save_cell(self, gb: Any, utils: Any, cell: Any, notebook_id: str,
                    student: str) -> None:

@@ -82,13 +82,16 @@ def grade(chapter: str, cluster: Cluster, root: str | os.PathLike[str] = ".",
             continue
         jobs.append((student, digest, files))
 
-    if jobs:
-        stream.write(f"{chapter}: {len(jobs)} to grade, {len(names) - len(jobs)} already "
-                     f"graded or refused\n")
-        client = cluster.client(stream)
-        grading.workers = cluster.workers
-        progress.restart_clock()       # the rate and ETA count grading, not the cluster's start
-        _grade_jobs(client, bundle, jobs, writer, grading, progress)
+    try:
+        if jobs:
+            stream.write(f"{chapter}: {len(jobs)} to grade, {len(names) - len(jobs)} already "
+                         f"graded or refused\n")
+            client = cluster.client(stream)
+            grading.workers = cluster.workers
+            progress.restart_clock()   # the rate and ETA count grading, not the cluster's start
+            _grade_jobs(client, bundle, jobs, writer, grading, progress)
+    finally:
+        writer.close()
     grading.seconds = time.monotonic() - start
     return grading
 
