@@ -161,6 +161,18 @@ def test_honest_model_is_accepted_within_the_notebook_verdict_time():
     assert verdicts[check.exercise_id].accepted, verdicts[check.exercise_id].feedback()
 
 
+def judges_running():
+    """The keras_judge.py processes below this one."""
+    found = []
+    for process in psutil.Process().children(recursive=True):
+        try:
+            if any("keras_judge.py" in arg for arg in process.cmdline()):
+                found.append(process)
+        except psutil.Error:
+            pass
+    return found
+
+
 class Throttle(threading.Thread):
     """Lets each judge process started under this test run `running` seconds out of every
     `running + paused` (SIGSTOP, then SIGCONT): what a machine busy with other sandboxes does
@@ -173,14 +185,7 @@ class Throttle(threading.Thread):
         self.cycles = 0
 
     def judges(self):
-        found = []
-        for process in psutil.Process().children(recursive=True):
-            try:
-                if any("keras_judge.py" in arg for arg in process.cmdline()):
-                    found.append(process)
-            except psutil.Error:
-                pass
-        return found
+        return judges_running()
 
     def run(self):
         while not self.done.is_set():

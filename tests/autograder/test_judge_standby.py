@@ -21,21 +21,9 @@ from autograder.sandbox import bwrap
 from autograder.sandbox.files import SCRATCH_PREFIX
 from autograder.sandbox.runner import Reason
 from autograder.sandbox.spawn import OPT_OUT_VALUE, OPT_OUT_VARIABLE
-from tests.autograder.test_judge_deadline import REFERENCE
+from tests.autograder.test_judge_deadline import REFERENCE, judges_running
 
 needs_bwrap = pytest.mark.skipif(not bwrap.bwrap_path(), reason="bubblewrap is not installed")
-
-
-def judges_running():
-    """The keras_judge.py processes below this one."""
-    found = []
-    for process in psutil.Process().children(recursive=True):
-        try:
-            if any("keras_judge.py" in arg for arg in process.cmdline()):
-                found.append(process)
-        except psutil.Error:
-            pass
-    return found
 
 
 def judge_folders():
