@@ -121,3 +121,12 @@ def test_an_unwritable_proof_folder_costs_only_the_speed(proofs, tmp_path, monke
     assert "could not be kept" in capsys.readouterr().out
     monkeypatch.setattr(proof, "_doctor", lambda timeout: (True, "proven, not kept"))
     assert proof.ensure() == (True, "proven, not kept")
+
+
+def test_a_self_test_that_raises_refuses_work_and_says_why(proofs, monkeypatch):
+    def broken():
+        raise PermissionError("cgroup.procs: Permission denied")
+
+    monkeypatch.setattr(proof, "key", broken)
+    passed, report = worker.self_test()
+    assert not passed and "PermissionError: cgroup.procs: Permission denied" in report

@@ -162,10 +162,13 @@ def self_test() -> tuple[bool, str]:
     autograder.sandbox.proof), then an empty sandbox started exactly as grading starts one."""
     from autograder.sandbox import proof, spawn
 
-    passed, report = proof.ensure(SELF_TEST_TIMEOUT)
-    if passed:
-        problem = proof.sandbox_starts()
-        passed, report = not problem, problem or report
+    try:
+        passed, report = proof.ensure(SELF_TEST_TIMEOUT)
+        if passed:
+            problem = proof.sandbox_starts()
+            passed, report = not problem, problem or report
+    except Exception as exc:       # a worker that cannot tell refuses work, and says why
+        passed, report = False, f"the sandbox self-test failed: {type(exc).__name__}: {exc}"
     if not passed and spawn.opted_out():
         return True, f"{report}\n(opted out: {spawn.OPT_OUT_VARIABLE} is set)"
     return passed, report
