@@ -241,16 +241,6 @@ def kernel_start_seconds(manager_class, repeat=3):
     return statistics.median(asyncio.run(once()) for _ in range(repeat))
 
 
-def warm_up():
-    """On the worker: import what its first submission would, so no chapter's figure holds it."""
-    import nbgrader.apps.autogradeapp  # noqa: F401
-
-    import autograder.grading.preprocessors  # noqa: F401
-    from autograder.checks import all_checks
-
-    all_checks()
-
-
 def waited(o):
     """The verdict's time on the notebook's path: StartTrustedVerdict runs it alongside the
     kernel, TrustedVerdict waits for what is left."""
@@ -277,7 +267,7 @@ def stage_run(chapters, n, tmp):
     quiet, stages = io.StringIO(), {}
     with Cluster(workers=1) as cluster:
         start = time.perf_counter()
-        cluster.client(quiet).run(warm_up)
+        cluster.client(quiet)          # its worker warms up before it offers itself
         fixed["cluster_start"] = time.perf_counter() - start
         for ch in chapters:
             run = grade(ch, cluster, root=course, force=True, stream=quiet, tty=False)

@@ -51,8 +51,8 @@ def local_cluster_config(self_test_timeout: float) -> dict[str, str]:
     failed) fail instead of waiting forever.
 
     Workers are forked from a forkserver that imported what grading needs once
-    (cluster.PRELOAD), rather than spawned as fresh interpreters that each import it: a worker,
-    and a worker restarted after a notebook killed it, starts in a fraction of a second."""
+    (cluster._preload_forkserver), rather than spawned as fresh interpreters that each import
+    it, a worker restarted after a notebook killed it too."""
     return {"distributed.worker.multiprocessing-method": "forkserver",
             "distributed.deploy.lost-worker-timeout": "3650d",
             "distributed.scheduler.events-cleanup-delay": "3650d",

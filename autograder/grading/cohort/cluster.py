@@ -83,7 +83,7 @@ class Cluster:
                                            processes=True, dashboard_address=None,
                                            silence_logs=logging.ERROR, host="127.0.0.1")
                 client = Client(self._local)
-            # Not waited for here: each worker runs it as it joins, all at once.
+            # Every worker runs it as it joins, all at once, while this thread waits.
             client.register_plugin(SandboxSelfTest())
             self._client = client
         except BaseException as exc:       # raised again where the client is wanted
@@ -120,23 +120,20 @@ class Cluster:
         self.close()
 
 
-# What a worker imports to grade (worker.warm_up): imported once, by the forkserver the local
-# workers are forked from, instead of once per worker (and again by a worker the nanny restarts).
-PRELOAD = ["distributed", "nbgrader.apps.autogradeapp", "autograder.grading.preprocessors",
-           "autograder.grading.submissions", "autograder.grading.cohort.worker",
-           "autograder.checks"]
-
-
 def _preload_forkserver() -> None:
-    """Local workers start from a forkserver that has imported PRELOAD (set before Dask first
-    asks for its multiprocessing context, which then keeps it)."""
+    """Local workers start from a forkserver that has imported Dask, the worker's module and
+    what grading imports (worker.GRADING_MODULES) once, instead of once per worker (and again by
+    a worker the nanny restarts). Set before Dask first asks for its multiprocessing context,
+    which then keeps it."""
     import dask
     from distributed.utils import get_mp_context
 
+    from autograder.grading.cohort.worker import GRADING_MODULES
+
     if dask.config.get("distributed.worker.multiprocessing-method") != "forkserver":
         return
-    context = get_mp_context()
-    context.set_forkserver_preload(PRELOAD)
+    get_mp_context().set_forkserver_preload(
+        ["distributed", "autograder.grading.cohort.worker", *GRADING_MODULES])
 
 
 def _wait_for_sandboxed_workers(client: Any, stream: TextIO, timeout: float) -> list[str]:

@@ -6,6 +6,7 @@ and the submission as data, and sends back a `WorkerResult` as plain data.
 """
 
 import asyncio
+import importlib
 import logging
 import os
 import tempfile
@@ -174,15 +175,19 @@ def self_test() -> tuple[bool, str]:
     return passed, report
 
 
+# What grading a submission imports. A worker imports it before its first submission
+# (warm_up); a local worker's forkserver has imported it already (cluster._preload_forkserver).
+GRADING_MODULES = ["nbgrader.apps.autogradeapp", "autograder.grading.preprocessors",
+                   "autograder.grading.submissions", "autograder.checks"]
+
+
 def warm_up() -> None:
     """Import what grading a submission imports, so that the worker's first submission does
     not pay for it (the worker does this while the grading machine reads the submissions)."""
-    import nbgrader.apps.autogradeapp  # noqa: F401
-
-    import autograder.grading.preprocessors  # noqa: F401
-    import autograder.grading.submissions  # noqa: F401
     from autograder.checks import all_checks
 
+    for module in GRADING_MODULES:
+        importlib.import_module(module)
     all_checks()
 
 
